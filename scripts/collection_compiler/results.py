@@ -1,0 +1,93 @@
+"""Our own check results, keyed by content: (rdf sha256, checker, checker version).
+
+A checker (static validation, a model test of one weights format) writes one `CheckResult` per version to
+`work/results/<rid>/<vid>/<checker>.json`. The build merges them into `test_summary.yaml`, whose
+`tests.bioimageio` sub-summaries carry `checker` and `checker_version`, so the next run can reuse a result
+from the previous deploy instead of checking an unchanged version again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import yamlio
+from .files import read_json, write_json
+from .layout import SiteTree, WorkDir
+
+STATUSES = ("passed", "valid-format", "failed", "not-applicable")
+
+
+@dataclass
+class CheckResult:
+    checker: str
+    checker_version: str
+    rdf_sha256: str
+    status: str
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(**{k: data[k] for k in ("checker", "checker_version", "rdf_sha256", "status", "details")})
+
+    def sub_summaries(self) -> list[dict[str, Any]]:
+        """The details as test_summary.yaml sub-summaries, tagged with what produced them."""
+        return [{**d, "checker": self.checker, "checker_version": self.checker_version} for d in self.details]
+
+
+def write_result(work: WorkDir, rid: str, vid: str, result: CheckResult) -> Path:
+    path = work.result(rid, vid, result.checker)
+    write_json(path, result.to_json())
+    return path
+
+
+def read_results(work: WorkDir, rid: str, vid: str) -> list[CheckResult]:
+    folder = work.results_dir(rid, vid)
+    if not folder.is_dir():
+        return []
+    return [CheckResult.from_json(read_json(p)) for p in sorted(folder.glob("*.json"))]
+
+
+def previous_result(previous: Path | None, rid: str, vid: str, checker: str, checker_version: str,
+                    rdf_sha256: str) -> CheckResult | None:
+    """The result of `checker` at `checker_version` for this exact RDF in the previous deploy, if any."""
+    if previous is None:
+        return None
+    path = SiteTree(previous).test_summary(rid, vid)
+    if not path.is_file():
+        return None
+    try:
+        summary = yamlio.load_yaml_file(path)
+    except (yamlio.YamlLoadError, OSError):
+        return None
+    if not isinstance(summary, dict) or summary.get("rdf_sha256") != rdf_sha256:
+        return None
+    ours = (summary.get("tests") or {}).get("bioimageio") or []
+    details = [
+        {k: v for k, v in d.items() if k not in ("checker", "checker_version")}
+        for d in ours
+        if isinstance(d, dict) and d.get("checker") == checker and d.get("checker_version") == checker_version
+    ]
+    if not details:
+        return None
+    return CheckResult(checker, checker_version, rdf_sha256, overall_status(details), details)
+
+
+def overall_status(details: list[dict[str, Any]]) -> str:
+    """failed if any detail failed; not-applicable if all are; passed otherwise."""
+    statuses = [d.get("status") for d in details]
+    if any(s == "failed" for s in statuses):
+        return "failed"
+    if statuses and all(s == "not-applicable" for s in statuses):
+        return "not-applicable"
+    if any(s == "valid-format" for s in statuses):
+        return "valid-format"
+    return "passed"
+
+
+def load_published_rdf(path: Path) -> dict[str, Any]:
+    return yamlio.load_mapping(path.read_bytes(), str(path))

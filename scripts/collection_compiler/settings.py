@@ -1,0 +1,103 @@
+"""Settings: every external endpoint, path and limit in one place.
+
+Precedence: command-line flag > `COLLECTION_*` environment variable > default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "COLLECTION_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # endpoints
+    zenodo_api: str = "https://zenodo.org/api"
+    github_api: str = "https://api.github.com"
+    github_raw: str = "https://raw.githubusercontent.com"
+    git_base: str = "https://github.com"
+    site_url: str = "https://bioimage-io.github.io/collection"
+    github_token: str = field(default="", repr=False)
+    # paths
+    repo_root: Path = Path(".")
+    work_dir: Path = Path("work")
+    out: Path = Path("site")
+    previous: Path | None = None
+    # network behaviour
+    concurrency: int = 16
+    http_timeout: float = 30.0
+    http_retries: int = 4
+    http_backoff: float = 0.5
+    max_retry_after: float = 60.0
+    # size limits (bytes)
+    max_yaml_bytes: int = 2_000_000
+    max_download_bytes: int = 2_000_000_000
+    max_cover_bytes: int = 10_000_000
+
+    def __post_init__(self) -> None:
+        for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
+            object.__setattr__(self, name, getattr(self, name).rstrip("/"))
+
+    def clone_url(self, repository: str) -> str:
+        """Clone URL of `owner/repo`: `<git_base>/<owner>/<repo>.git`, or a local folder when git_base is one."""
+        base = self.git_base
+        if base.startswith("file://") or "://" not in base:
+            local = Path(base.removeprefix("file://")) / repository
+            for candidate in (local.with_name(local.name + ".git"), local):
+                if candidate.exists():
+                    return str(candidate)
+            return str(local)
+        return f"{base}/{repository}.git"
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_PATH_FIELDS = {"repo_root", "work_dir", "out", "previous"}
+_INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes"}
+_FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after"}
+
+
+def _convert(name: str, raw: str) -> object:
+    if name in _PATH_FIELDS:
+        return Path(raw)
+    if name in _INT_FIELDS:
+        return int(raw)
+    if name in _FLOAT_FIELDS:
+        return float(raw)
+    return raw
+
+
+def from_environment(environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw:
+            values[f.name] = _convert(f.name, raw)
+    token = environ.get("GITHUB_TOKEN") or environ.get(ENV_PREFIX + "GITHUB_TOKEN")
+    if token:
+        values["github_token"] = token
+    return Settings(**values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every subcommand (all optional; the environment fills the gaps)."""
+    group = parser.add_argument_group("settings (flag > COLLECTION_* environment variable > default)")
+    for f in fields(Settings):
+        if f.name == "github_token":
+            continue  # a secret never goes on a command line; it comes from GITHUB_TOKEN
+        flag = "--" + f.name.replace("_", "-")
+        kind = _convert(f.name, "1").__class__ if f.name not in _PATH_FIELDS else Path
+        group.add_argument(flag, dest=f"setting_{f.name}", type=kind, default=None, metavar=f.name.upper(),
+                           help=f"env {ENV_PREFIX}{f.name.upper()}")
+
+
+def from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:
+    base = from_environment(environ)
+    overrides = {f.name: getattr(args, f"setting_{f.name}", None) for f in fields(Settings)}
+    return base.with_overrides(**overrides)
