@@ -1,0 +1,254 @@
+"""The published test summary of a version: `rdfs/<rid>/<vid>/test_summary.yaml` and `summary.json`.
+
+This is the one place that defines both files. It merges our own check results (`work/results/…`, one
+`CheckResult` per checker) with the partner sub-summaries gathered by `collection gather`
+(`work/partner_results/<partner>/<rid>/<vid>/summaries.json`), deduplicates them, and derives one headline
+status from our own tests plus one status per tester. `not-applicable` never counts as failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import yamlio
+from .files import json_text, read_json, write_text_atomic
+from .layout import SiteTree, WorkDir
+from .results import CheckResult, read_results
+
+OUR_TESTER = "bioimageio"
+ROW_STATUSES = ("passed", "failed", "not-applicable", "untested")
+MAX_ERROR_CHARS = 1000
+# Fields that identify a sub-summary for deduplication (plus every `*_version` field).
+_DEDUP_FIELDS = ("name", "status", "error", "warnings", "rdf_sha256")
+# Fields of a partner summary that only say where it came from; they do not make it a different result.
+_PROVENANCE_FIELDS = ("file", "stale", "source_name")
+
+
+@dataclass(frozen=True)
+class PartnerRecord:
+    """What `gather` stored for one partner and one version."""
+
+    partner_id: str
+    repository: str
+    commit: str
+    folder: str  # the version's folder inside the partner repository
+    recovered: bool  # partner unreachable: these are its previously published results
+    summaries: list[dict[str, Any]]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PartnerRecord:
+        return cls(str(data["partner_id"]), str(data.get("repository") or ""), str(data.get("commit") or ""),
+                   str(data.get("folder") or ""), bool(data.get("recovered")),
+                   [s for s in data.get("summaries") or [] if isinstance(s, dict)])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"partner_id": self.partner_id, "repository": self.repository, "commit": self.commit,
+                "folder": self.folder, "recovered": self.recovered, "summaries": self.summaries}
+
+
+# statuses ------------------------------------------------------------------------------------------------
+
+def combined_status(statuses: Iterable[str]) -> str:
+    """failed if any failed; untested if none; not-applicable if all are; valid-format if any; else passed."""
+    statuses = list(statuses)
+    if not statuses:
+        return "untested"
+    if "failed" in statuses:
+        return "failed"
+    relevant = [s for s in statuses if s != "not-applicable"]
+    if not relevant:
+        return "not-applicable"
+    if "valid-format" in relevant:
+        return "valid-format"
+    return "passed"
+
+
+def row_status(status: str) -> str:
+    """summary.json speaks four words: a valid format is a pass of that tester's checks."""
+    if status == "valid-format":
+        return "passed"
+    return status if status in ROW_STATUSES else "failed"
+
+
+# deduplication -------------------------------------------------------------------------------------------
+
+def dedup_key(sub: dict[str, Any]) -> str:
+    fields = {k: sub.get(k) for k in _DEDUP_FIELDS}
+    fields.update({k: v for k, v in sub.items() if k.endswith("_version")})
+    return json.dumps(fields, sort_keys=True, default=str)
+
+
+def deduplicate(subs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """First occurrence wins; order is kept."""
+    seen: set[str] = set()
+    kept = []
+    for sub in subs:
+        key = dedup_key(sub)
+        if key not in seen:
+            seen.add(key)
+            kept.append(sub)
+    return kept
+
+
+# reading the inputs --------------------------------------------------------------------------------------
+
+def read_partner_records(work: WorkDir, rid: str, vid: str, partner_ids: Iterable[str]) -> list[PartnerRecord]:
+    records = []
+    for partner_id in sorted(set(partner_ids)):
+        data = read_json(work.partner_result(partner_id, rid, vid))
+        if isinstance(data, dict):
+            records.append(PartnerRecord.from_json({**data, "partner_id": partner_id}))
+    return records
+
+
+def gathered_partner_ids(work: WorkDir) -> list[str]:
+    root = work.root / "partner_results"
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def _partner_status(record: PartnerRecord) -> tuple[str, bool]:
+    """A partner's status for this version from its current summaries (stale ones only when nothing else)."""
+    fresh = [s for s in record.summaries if not s.get("stale")]
+    chosen = fresh or record.summaries
+    stale = record.recovered or not fresh
+    return combined_status(str(s.get("status")) for s in chosen), stale
+
+
+def _first_error(subs: Iterable[dict[str, Any]]) -> str | None:
+    for sub in subs:
+        if sub.get("status") == "failed" and sub.get("error"):
+            return str(sub["error"])[:MAX_ERROR_CHARS]
+    for sub in subs:
+        if sub.get("status") == "failed":
+            return f"{sub.get('name') or 'a test'} failed"
+    return None
+
+
+def _versions(subs: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    found: dict[str, set[str]] = {}
+    for sub in subs:
+        for key, value in sub.items():
+            if key.endswith("_version") and isinstance(value, str | int | float) and value != "":
+                found.setdefault(key, set()).add(str(value))
+    return {k: sorted(v) for k, v in sorted(found.items())}
+
+
+# building ------------------------------------------------------------------------------------------------
+
+def build_test_summary(rdf_sha256: str, ours: Sequence[CheckResult],
+                       partners: Sequence[PartnerRecord]) -> dict[str, Any]:
+    """The test_summary.yaml document (plain data, deterministic order)."""
+    tests: dict[str, list[dict[str, Any]]] = {OUR_TESTER: deduplicate(s for r in ours for s in r.sub_summaries())}
+    statuses = {OUR_TESTER: combined_status(r.status for r in ours)}
+    tester_versions: dict[str, Any] = {OUR_TESTER: {r.checker: r.checker_version for r in ours}}
+    stale_testers = []
+    for record in partners:
+        subs = deduplicate({k: v for k, v in s.items() if k != "source_name"} for s in record.summaries)
+        if not subs:
+            continue
+        tests[record.partner_id] = subs
+        statuses[record.partner_id], stale = _partner_status(record)
+        tester_versions[record.partner_id] = {"commit": record.commit, **_versions(subs)}
+        if stale:
+            stale_testers.append(record.partner_id)
+    summary: dict[str, Any] = {
+        "rdf_sha256": rdf_sha256,
+        "status": statuses[OUR_TESTER],
+        "statuses": statuses,
+        "tester_versions": tester_versions,
+        "tests": tests,
+    }
+    if stale_testers:
+        summary["stale_testers"] = stale_testers
+    # the predecessor's consumers read these two at the top level: the highest version found in our tests
+    for key in ("bioimageio_spec_version", "bioimageio_core_version"):
+        values = _versions(tests[OUR_TESTER]).get(key)
+        if values:
+            summary[key] = max(values, key=_version_key)
+    return summary
+
+
+def _version_key(value: str) -> tuple[Any, ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in value.replace("-", ".").split("."))
+
+
+def build_rows(rdf_sha256: str, summary_link: str, ours: Sequence[CheckResult],
+               partners: Sequence[PartnerRecord], expected_partners: Iterable[str],
+               git_base: str) -> dict[str, Any]:
+    """The summary.json document: one row per tester/tool, for the site."""
+    rows = [{"tester": OUR_TESTER, "tool": r.checker, "version": r.checker_version,
+             "status": row_status(r.status), "error": _first_error(r.details), "link": summary_link,
+             "stale": r.rdf_sha256 != rdf_sha256} for r in ours]
+    if not ours:
+        rows.append(_untested_row(OUR_TESTER, summary_link))
+    seen = set()
+    for record in partners:
+        if not record.summaries:
+            continue
+        seen.add(record.partner_id)
+        status, stale = _partner_status(record)
+        tool_versions = [v for vs in _versions(record.summaries).values() for v in vs]
+        link = f"{git_base}/{record.repository}/tree/{record.commit}/{record.folder}" if record.commit else None
+        rows.append({"tester": record.partner_id, "tool": record.partner_id,
+                     "version": ", ".join(sorted(set(tool_versions))) or None, "status": row_status(status),
+                     "error": _first_error(record.summaries), "link": link, "stale": stale})
+    rows.extend(_untested_row(p, None) for p in sorted(set(expected_partners) - seen))
+    return {"rdf_sha256": rdf_sha256, "status": combined_status(r.status for r in ours), "rows": rows}
+
+
+def _untested_row(tester: str, link: str | None) -> dict[str, Any]:
+    return {"tester": tester, "tool": tester, "version": None, "status": "untested", "error": None,
+            "link": link, "stale": False}
+
+
+def application_links(partners: Sequence[PartnerRecord]) -> list[str]:
+    """`<partner>/<partner>` for each partner whose current tests of this version all pass."""
+    links = []
+    for record in partners:
+        status, stale = _partner_status(record)
+        if record.summaries and status == "passed" and not stale:
+            links.append(f"{record.partner_id}/{record.partner_id}")
+    return links
+
+
+# writing -------------------------------------------------------------------------------------------------
+
+def write_version_summaries(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha256: str,
+                            published_partners: Sequence[Any], *, resource_type: str = "model",
+                            site_url: str = "", git_base: str = "https://github.com") -> dict[str, Any]:
+    """Merge and write `test_summary.yaml` and `summary.json` of one published version.
+
+    `published_partners` are partner registrations (anything with `id`, `tested_types`, `test_summaries`);
+    those that test `resource_type` and sent nothing get an `untested` row. Files are rewritten only when
+    their content changed. Returns `{"status", "statuses", "links"}` for collection.json: `links` are the
+    application links of partners whose tests of this version all pass.
+    """
+    ours = read_results(work, rid, vid)
+    partner_ids = {p.id for p in published_partners if getattr(p, "test_summaries", None)}
+    records = read_partner_records(work, rid, vid, partner_ids)
+    summary = build_test_summary(rdf_sha256, ours, records)
+    expected = [p.id for p in published_partners
+                if getattr(p, "test_summaries", None) and resource_type in getattr(p, "tested_types", ("model",))]
+    link = f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
+    rows = build_rows(rdf_sha256, link, ours, records, expected, git_base)
+    write_text_atomic(site.test_summary(rid, vid), yamlio.dump_yaml(summary))
+    write_text_atomic(site.summary_json(rid, vid), json_text(rows))
+    return {"status": summary["status"], "statuses": summary["statuses"], "links": application_links(records)}
+
+
+def read_published_partner_tests(previous: Path | None, rid: str, vid: str) -> dict[str, Any] | None:
+    """A version's test_summary.yaml from the previous deploy (None when absent or unreadable)."""
+    if previous is None:
+        return None
+    path = SiteTree(previous).test_summary(rid, vid)
+    if not path.is_file():
+        return None
+    try:
+        data = yamlio.load_yaml_file(path)
+    except (yamlio.YamlLoadError, OSError):
+        return None
+    return data if isinstance(data, dict) else None
