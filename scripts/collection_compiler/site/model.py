@@ -1,0 +1,222 @@
+"""Read the published tree into plain view data for the pages. Files in only; bad files are logged and skipped."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import ids, yamlio
+from ..files import sha256_bytes
+from ..layout import SiteTree
+from .safety import one_line, safe_url, text, text_list
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("passed", "failed", "not-applicable", "untested")
+
+
+@dataclass
+class TestRow:
+    tester: str
+    tool: str
+    status: str
+    version: str
+    error: str
+    link: str | None
+
+
+@dataclass
+class Version:
+    vid: str
+    rdf: dict[str, Any]
+    rdf_sha256: str
+    rows: list[TestRow]
+    status: str
+    created: str
+    version_name: str
+    doi: str
+
+
+@dataclass
+class Resource:
+    rid: str
+    entry: dict[str, Any]
+    versions: list[Version] = field(default_factory=list)
+
+    @property
+    def latest(self) -> Version | None:
+        return self.versions[0] if self.versions else None
+
+    @property
+    def type(self) -> str:
+        return one_line(self.entry.get("type"), 40) or "resource"
+
+    @property
+    def name(self) -> str:
+        return one_line(self.entry.get("name"), 200) or self.rid
+
+    @property
+    def partner_id(self) -> str | None:
+        # Zenodo resources are DOIs (`10.<registrant>/…`); partner resources are `<partner_id>/<entry_id>`.
+        return None if self.rid.startswith("10.") else self.rid.split("/", 1)[0]
+
+    def tool_status(self) -> dict[str, str]:
+        """Per tester: the latest version's status (what "works with" means)."""
+        latest = self.latest
+        return {row.tester: row.status for row in latest.rows} if latest else {}
+
+
+@dataclass
+class Tree:
+    collection: dict[str, Any]
+    resources: list[Resource]
+    partners: list[dict[str, Any]]
+    health: dict[str, Any]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError) as e:
+        log.warning("%s: unreadable JSON (%s), ignored", path, e)
+        return None
+
+
+def read_tree(out: Path) -> Tree:
+    tree = SiteTree(out)
+    collection = _read_json(tree.collection)
+    if not isinstance(collection, dict):
+        raise FileNotFoundError(f"{tree.collection}: missing or not a JSON object; build it before the site")
+    entries = collection.get("collection") if isinstance(collection.get("collection"), list) else []
+    resources = [r for r in (_resource(tree, e) for e in entries) if r is not None]
+    resources.sort(key=lambda r: r.rid)
+    health = _read_json(tree.health)
+    return Tree(collection, resources, _partners(tree, collection), health if isinstance(health, dict) else {})
+
+
+def _partners(tree: SiteTree, collection: dict[str, Any]) -> list[dict[str, Any]]:
+    config = collection.get("config") if isinstance(collection.get("config"), dict) else {}
+    details = config.get("partners")
+    if not isinstance(details, list):
+        details = _read_json(tree.partner_details)
+        details = details.get("partners", details) if isinstance(details, dict) else details
+    found = {}
+    for item in details if isinstance(details, list) else []:
+        if isinstance(item, dict) and ids.is_safe_id(item.get("id")) and "/" not in item["id"]:
+            found[item["id"]] = item
+    return [found[k] for k in sorted(found)]
+
+
+def _resource(tree: SiteTree, entry: Any) -> Resource | None:
+    if not isinstance(entry, dict) or not ids.is_safe_id(entry.get("id")):
+        log.warning("collection.json: entry with a missing or unsafe id skipped: %r", str(entry)[:200])
+        return None
+    resource = Resource(entry["id"], entry)
+    vids = entry.get("versions") if isinstance(entry.get("versions"), list) else []
+    for vid in vids:
+        if not ids.is_safe_id(vid):
+            log.warning("collection.json: %s: unsafe version id %r skipped", resource.rid, vid)
+            continue
+        version = _version(tree, resource.rid, str(vid))
+        if version is not None:
+            resource.versions.append(version)
+    return resource
+
+
+def _version(tree: SiteTree, rid: str, vid: str) -> Version | None:
+    path = tree.rdf(rid, vid)
+    try:
+        data = path.read_bytes()
+        rdf = yamlio.load_mapping(data, str(path))
+    except FileNotFoundError:
+        log.warning("%s: missing, version skipped on the site", path)
+        return None
+    except yamlio.YamlLoadError as e:
+        log.warning("%s", e)
+        return None
+    rdf = yamlio.normalise(rdf)
+    bio = _config_bioimageio(rdf)
+    summary = _read_json(tree.summary_json(rid, vid))
+    rows = _rows(summary) if isinstance(summary, dict) else _rows_from_test_summary(tree, rid, vid)
+    status = one_line(summary.get("status"), 40) if isinstance(summary, dict) else _overall(rows)
+    return Version(vid=vid, rdf=rdf, rdf_sha256=sha256_bytes(data), rows=rows, status=status or "untested",
+                   created=one_line(bio.get("created"), 40), version_name=one_line(bio.get("version_name"), 100),
+                   doi=one_line(bio.get("doi"), 200))
+
+
+def _config_bioimageio(rdf: dict[str, Any]) -> dict[str, Any]:
+    config = rdf.get("config") if isinstance(rdf.get("config"), dict) else {}
+    bio = config.get("bioimageio")
+    return bio if isinstance(bio, dict) else {}
+
+
+def _status(value: Any) -> str:
+    value = one_line(value, 40)
+    return value if value in STATUSES else ("passed" if value == "valid-format" else "untested")
+
+
+def _rows(summary: dict[str, Any]) -> list[TestRow]:
+    rows = []
+    for row in summary.get("rows") if isinstance(summary.get("rows"), list) else []:
+        if not isinstance(row, dict) or not one_line(row.get("tester"), 100):
+            continue
+        rows.append(TestRow(tester=one_line(row.get("tester"), 100), tool=one_line(row.get("tool"), 100),
+                            status=_status(row.get("status")), version=one_line(row.get("version"), 100),
+                            error=text(row.get("error"), 5000), link=safe_url(row.get("link"))))
+    return sorted(rows, key=lambda r: (r.tester != "bioimageio.core", r.tester, r.tool))
+
+
+def _rows_from_test_summary(tree: SiteTree, rid: str, vid: str) -> list[TestRow]:
+    """Fallback when summary.json is absent: one row per tester of test_summary.yaml."""
+    path = tree.test_summary(rid, vid)
+    try:
+        summary = yamlio.load_mapping(path.read_bytes(), str(path))
+    except FileNotFoundError:
+        return []
+    except yamlio.YamlLoadError as e:
+        log.warning("%s", e)
+        return []
+    tests = summary.get("tests") if isinstance(summary.get("tests"), dict) else {}
+    rows = []
+    for tester, subs in tests.items():
+        subs = [s for s in subs if isinstance(s, dict)] if isinstance(subs, list) else []
+        statuses = [_status(s.get("status")) for s in subs]
+        failed = [s for s in subs if _status(s.get("status")) == "failed"]
+        status = "failed" if failed else ("passed" if "passed" in statuses else (statuses or ["untested"])[0])
+        error = "\n".join(f"{one_line(s.get('name'), 200)}: {text(s.get('error'), 2000)}" for s in failed)
+        rows.append(TestRow(one_line(tester, 100), one_line(tester, 100), status, "", error, None))
+    return sorted(rows, key=lambda r: (r.tester != "bioimageio.core", r.tester))
+
+
+def _overall(rows: list[TestRow]) -> str:
+    statuses = {r.status for r in rows}
+    return "failed" if "failed" in statuses else ("passed" if "passed" in statuses else "untested")
+
+
+def authors(value: Any) -> list[dict[str, str | None]]:
+    """Authors as {name, affiliation, orcid, github}; strings become names."""
+    result = []
+    for item in value[:200] if isinstance(value, list) else []:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not one_line(item.get("name"), 200):
+            continue
+        orcid = one_line(item.get("orcid"), 40)
+        result.append({"name": one_line(item.get("name"), 200), "affiliation": one_line(item.get("affiliation"), 300),
+                       "orcid": orcid if _is_orcid(orcid) else "",
+                       "github": one_line(item.get("github_user"), 100)})
+    return result
+
+
+def _is_orcid(value: str) -> bool:
+    parts = value.split("-")
+    return len(parts) == 4 and all(len(p) == 4 and p[:3].isdigit() for p in parts)
+
+
+def tags(value: Any) -> list[str]:
+    return list(dict.fromkeys(t.lower() for t in text_list(value, 100) if len(t) <= 80))

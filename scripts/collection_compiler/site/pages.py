@@ -1,0 +1,107 @@
+"""View data for one resource or version page: everything a template shows, already made safe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .citation import cite_list
+from .model import Resource, Version, authors, tags
+from .safety import one_line, safe_url, text
+
+WEIGHT_FORMATS = ("pytorch_state_dict", "torchscript", "onnx", "tensorflow_saved_model_bundle",
+                  "keras_hdf5", "tensorflow_js")
+
+
+def weights(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
+    """Download links per weights format that the RDF really has (users asked not to see missing ones)."""
+    found = rdf.get("weights") if isinstance(rdf.get("weights"), dict) else {}
+    result = []
+    for fmt in sorted(found, key=lambda f: (WEIGHT_FORMATS.index(f) if f in WEIGHT_FORMATS else 99, str(f))):
+        entry = found[fmt] if isinstance(found[fmt], dict) else {}
+        url = safe_url(entry.get("source"))
+        if url:
+            result.append({"format": one_line(fmt, 60), "url": url, "sha256": one_line(entry.get("sha256"), 64)})
+    return result
+
+
+def linked(value: Any, known: set[str]) -> list[dict[str, str | None]]:
+    """Related resources (`links`, `training_data`): ids in the collection link to their page."""
+    items = value if isinstance(value, list) else [value]
+    result = []
+    for item in items[:50]:
+        if isinstance(item, dict):
+            item = item.get("id")
+        name = one_line(item, 200)
+        if name:
+            result.append({"id": name, "internal": name in known, "url": safe_url(name)})
+    return result
+
+
+def package_links(resource: Resource, version: Version) -> list[dict[str, str]]:
+    links = []
+    download = safe_url(resource.entry.get("download_url")) if version is resource.latest else None
+    if download:
+        links.append({"label": "Whole package (zip)", "url": download})
+    if version.doi:
+        doi = safe_url(f"https://doi.org/{version.doi}")
+        if doi:
+            links.append({"label": f"Record (DOI {version.doi})", "url": doi})
+    if resource.rid.startswith("10.5281/zenodo.") and version.vid.isdigit():
+        links.append({"label": "Zenodo record", "url": f"https://zenodo.org/records/{version.vid}"})
+    for key, label in (("git_repo", "Source repository"), ("source", "Source")):
+        url = safe_url(version.rdf.get(key))
+        if url:
+            links.append({"label": label, "url": url})
+    return links
+
+
+def snippets(resource: Resource, version: Version, rdf_url: str, partner_names: dict[str, str],
+             partner_docs: dict[str, str | None]) -> list[dict[str, Any]]:
+    """How-to-use tabs: Python and CLI of bioimage.io for models, plus each partner tool whose test passed."""
+    name = resource.entry.get("nickname") or resource.rid
+    result = []
+    if resource.type == "model":
+        result.append({"label": "Python (bioimageio.core)", "code": (
+            "# pip install bioimageio.core\n"
+            "from bioimageio.core import load_description, predict, test_model\n\n"
+            f"model = load_description(\"{rdf_url}\")\n"
+            "print(test_model(model).status)  # reproduce the published test\n"
+            "prediction = predict(model=model, inputs=my_image)  # a numpy array in the input's axes\n")})
+        result.append({"label": "bioimageio CLI", "code": (
+            "pip install bioimageio.core\n"
+            f"bioimageio test {rdf_url}\n"
+            f"bioimageio predict --inputs 'my_images/*.tif' {rdf_url}\n")})
+    else:
+        result.append({"label": "bioimageio CLI", "code": (
+            f"pip install bioimageio.spec\nbioimageio validate-format {rdf_url}\n")})
+    for row in version.rows:
+        if row.status == "passed" and row.tester in partner_names:
+            docs = partner_docs.get(row.tester)
+            steps = (f"Tested and working in {partner_names[row.tester]}"
+                     f"{' ' + row.version if row.version else ''}.\n"
+                     f"Open {partner_names[row.tester]} and load the model by its id {resource.rid}"
+                     f" or nickname {name}.\n" + (f"Documentation: {docs}\n" if docs else ""))
+            result.append({"label": partner_names[row.tester], "code": steps})
+    return result
+
+
+def version_view(resource: Resource, version: Version, known: set[str]) -> dict[str, Any]:
+    rdf = version.rdf
+    return {
+        "vid": version.vid, "name": one_line(rdf.get("name"), 300) or resource.name,
+        "description": text(rdf.get("description"), 5000) or text(resource.entry.get("description"), 5000),
+        "authors": authors(rdf.get("authors")), "maintainers": authors(rdf.get("maintainers")),
+        "tags": tags(rdf.get("tags")), "license": one_line(rdf.get("license"), 100),
+        "license_url": _license_url(one_line(rdf.get("license"), 100)),
+        "cite": cite_list(rdf), "weights": weights(rdf),
+        "links": linked(rdf.get("links"), known), "training_data": linked(rdf.get("training_data"), known),
+        "rows": version.rows, "status": version.status, "created": version.created[:10],
+        "version_name": version.version_name, "doi": version.doi,
+        "format_version": one_line(rdf.get("format_version"), 40),
+    }
+
+
+def _license_url(spdx: str) -> str | None:
+    if not spdx or not all(c.isalnum() or c in ".-+" for c in spdx):
+        return None
+    return f"https://spdx.org/licenses/{spdx}.html"

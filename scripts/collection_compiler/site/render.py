@@ -1,0 +1,197 @@
+"""`render_site`: the published tree in, the static HTML site out (same folder)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..files import id_path, json_text, write_bytes_atomic, write_text_atomic
+from ..settings import Settings
+from . import citation, pages
+from .documentation import fetch_documentation
+from .feed import feed_entries
+from .model import Resource, Tree, read_tree
+from .safety import one_line, safe_url, text
+from .search_index import build_index
+from .thumbnails import build_thumbnails
+
+log = logging.getLogger(__name__)
+
+MAX_COVERS = 3
+CORE_TESTER = "bioimageio.core"
+
+
+def template_dir(settings: Settings) -> Path:
+    return settings.repo_root / "site_templates"
+
+
+def environment(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir(settings)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def render_site(out: Path, settings: Settings, previous: Path | None = None) -> None:
+    """Write the HTML site, thumbnails, search index, feed and 404 page into `out` (which holds the tree)."""
+    tree = read_tree(out)
+    env = environment(settings)
+    _copy_static(settings, out)
+    covers = _covers(tree.resources)
+    thumbs = build_thumbnails([u for urls in covers.values() for u in urls], out, previous, settings)
+    resource_thumbs = {rid: [thumbs[u] for u in urls if u in thumbs] for rid, urls in covers.items()}
+    docs = fetch_documentation(tree.resources, out, previous, settings)
+    site = _site_context(tree, settings)
+    categories = _categories(settings)
+    index = build_index(tree.resources, {r: t[0] for r, t in resource_thumbs.items() if t},
+                        site["tool_names"], categories)
+    write_text_atomic(out / "search-index.json", json_text(index, indent=None))
+    # The same data as a script, so the home page also works when opened from a local folder (file://).
+    write_text_atomic(out / "search-index.js",
+                      "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
+    _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
+    known = {r.rid for r in tree.resources}
+    for resource in tree.resources:
+        _resource_pages(env, out, resource, site, known, resource_thumbs.get(resource.rid, []), docs)
+    _partner_pages(env, out, tree, site)
+    _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
+           rows=_compatibility(tree.resources), tools=site["tools"])
+    _write(env, "health.html", out / "health" / "index.html", site=site, root="../", health=_health(tree))
+    _write(env, "feed.xml", out / "feed.xml", site=site, entries=feed_entries(tree.resources, settings.site_url))
+    _write(env, "404.html", out / "404.html", site=site, root=settings.site_url + "/")
+    write_text_atomic(out / ".nojekyll", "")
+
+
+def _write(env: jinja2.Environment, template: str, path: Path, **context: Any) -> None:
+    write_text_atomic(path, env.get_template(template).render(**context))
+
+
+def _script_json(data: str) -> str:
+    # JSON is valid JavaScript; escape what could end a script element or break older parsers.
+    return data.strip().replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _copy_static(settings: Settings, out: Path) -> None:
+    source = template_dir(settings) / "static"
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            write_bytes_atomic(out / "static" / path.relative_to(source), path.read_bytes())
+
+
+def _covers(resources: list[Resource]) -> dict[str, list[str]]:
+    result = {}
+    for resource in resources:
+        latest = resource.latest
+        raw = latest.rdf.get("covers") if latest else resource.entry.get("covers")
+        urls = [u for u in (safe_url(c) for c in (raw if isinstance(raw, list) else [])[:MAX_COVERS]) if u]
+        result[resource.rid] = urls
+    return result
+
+
+def _categories(settings: Settings) -> dict[str, str]:
+    path = template_dir(settings) / "tag_categories.json"
+    data = json.loads(path.read_text("utf-8"))
+    return {tag: category for category, tags in data.items() for tag in tags}
+
+
+def _site_context(tree: Tree, settings: Settings) -> dict[str, Any]:
+    collection = tree.collection
+    partners = [_partner(p) for p in tree.partners]
+    names = {CORE_TESTER: "bioimageio.core", **{p["id"]: p["name"] for p in partners}}
+    testers = sorted({row.tester for r in tree.resources if r.latest for row in r.latest.rows},
+                     key=lambda t: (t != CORE_TESTER, t))
+    return {"name": one_line(collection.get("name"), 200) or "Model Zoo",
+            "description": text(collection.get("description"), 1000), "url": settings.site_url,
+            "partners": partners, "partner_names": {p["id"]: p["name"] for p in partners},
+            "partner_docs": {p["id"]: p["docs"] for p in partners}, "tool_names": names,
+            "tools": [{"id": t, "name": names.get(t, t)} for t in testers]}
+
+
+def _partner(details: dict[str, Any]) -> dict[str, Any]:
+    return {"id": details["id"], "name": one_line(details.get("name"), 200) or details["id"],
+            "description": text(details.get("description"), 2000), "logo": safe_url(details.get("logo")),
+            "icon": safe_url(details.get("icon")), "docs": safe_url(details.get("docs")),
+            "contact": one_line(details.get("contact"), 200)}
+
+
+def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
+                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> None:
+    base = id_path(out / "resources", resource.rid)
+    depth = resource.rid.count("/") + 2
+    versions = [{"vid": v.vid, "name": v.version_name, "created": v.created[:10], "status": v.status}
+                for v in resource.versions]
+    common = {"site": site, "resource": resource, "entry": _entry_view(resource), "versions": versions}
+    for position, version in enumerate(resource.versions):
+        rdf_path = f"rdfs/{resource.rid}/{version.vid}"
+        rdf_url = f"{site['url']}/{rdf_path}/rdf.yaml"
+        page_url = f"{site['url']}/resources/{resource.rid}/{version.vid}/index.html"
+        view = pages.version_view(resource, version, known)
+        context = {**common, "version": view, "latest": position == 0, "rdf_path": rdf_path, "rdf_url": rdf_url,
+                   "documentation": docs.get((resource.rid, version.vid), ""),
+                   "downloads": pages.package_links(resource, version),
+                   "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
+                                              site["partner_docs"]),
+                   "bibtex": citation.bibtex(resource, version, page_url),
+                   "cff": citation.cff(resource, version, page_url)}
+        vdir = id_path(base, version.vid)
+        _write(env, "resource.html", vdir / "index.html", root="../" * (depth + 1), thumbs=thumbs,
+               here="../", **context)
+        write_text_atomic(vdir / "citation.bib", context["bibtex"])
+        write_text_atomic(vdir / "CITATION.cff", context["cff"])
+        if position == 0:
+            _write(env, "resource.html", base / "index.html", root="../" * depth, thumbs=thumbs, here="",
+                   **context)
+    if not resource.versions:
+        log.warning("%s: no readable version; no page written", resource.rid)
+
+
+def _entry_view(resource: Resource) -> dict[str, Any]:
+    entry = resource.entry
+    count = entry.get("download_count")
+    return {"nickname": one_line(entry.get("nickname"), 80), "icon": one_line(entry.get("nickname_icon"), 8),
+            "downloads": count if isinstance(count, int) and not isinstance(count, bool) else None,
+            "partner": resource.partner_id}
+
+
+def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[str, Any]) -> None:
+    cards = []
+    for partner in site["partners"]:
+        own = [r for r in tree.resources if r.partner_id == partner["id"]]
+        tested = []
+        for resource in tree.resources:
+            for row in resource.latest.rows if resource.latest else []:
+                if row.tester == partner["id"]:
+                    tested.append({"rid": resource.rid, "name": resource.name, "row": row})
+        counts = Counter(t["row"].status for t in tested)
+        cards.append({**partner, "n_resources": len(own), "counts": dict(counts)})
+        _write(env, "partner.html", id_path(out / "partners", partner["id"]) / "index.html", root="../../",
+               site=site, partner=partner, resources=own, tested=tested, counts=counts)
+    _write(env, "partners.html", out / "partners" / "index.html", root="../", site=site, partners=cards)
+
+
+def _compatibility(resources: list[Resource]) -> list[dict[str, Any]]:
+    return [{"rid": r.rid, "name": r.name, "type": r.type, "status": r.tool_status()}
+            for r in resources if r.latest and r.latest.rows]
+
+
+def _health(tree: Tree) -> dict[str, Any]:
+    health = tree.health
+    sources = health.get("sources") if isinstance(health.get("sources"), dict) else {}
+    counts = health.get("counts") if isinstance(health.get("counts"), dict) else {}
+    return {
+        "sources": [{"name": one_line(k, 100), "status": one_line(v.get("status"), 40) or "unknown",
+                     "since": one_line(v.get("since"), 40), "error": text(v.get("error"), 2000)}
+                    for k, v in sorted(sources.items()) if isinstance(v, dict)],
+        "counts": [(one_line(k, 100), one_line(json.dumps(v, sort_keys=True) if not isinstance(v, str) else v, 200))
+                   for k, v in sorted(counts.items())],
+        "dispatches": [one_line(json.dumps(d, sort_keys=True) if not isinstance(d, str) else d, 500)
+                       for d in (health.get("dispatches") if isinstance(health.get("dispatches"), list) else [])],
+        "n_resources": len(tree.resources),
+        "n_versions": sum(len(r.versions) for r in tree.resources),
+    }

@@ -1,0 +1,90 @@
+"""A synthetic published tree (what `collection build` writes before the site): N resources with realistic
+fields; every `xss_every`-th resource carries a script payload in every text field. Used by tests and the
+benchmark. RDFs are written as JSON, which is valid YAML 1.2, to keep generating 10,000 of them quick."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">"\'&'
+XSS_URL = "javascript:window.__xss=1"
+WORDS = ("cell nucleus membrane segmentation denoising fluorescence confocal electron tissue organoid zebrafish "
+         "mitochondria plant unet network restoration deconvolution instance semantic boundary prediction "
+         "microscopy image stack volume time lapse training model dataset robust accurate fast").split()
+TAGS = ["2d", "3d", "unet", "segmentation", "instance-segmentation", "denoising", "pytorch", "onnx", "torchscript",
+        "fluorescence-light-microscopy", "electron-microscopy", "nuclei", "cells", "ilastik", "deepimagej",
+        "tissue", "plant", "mitochondria", "stardist", "restoration"] + [f"topic-{i}" for i in range(60)]
+TESTERS = ["bioimageio.core", "ilastik", "deepimagej"]
+TYPES = ["model"] * 6 + ["dataset", "application", "notebook"]
+LICENSES = ["MIT", "CC-BY-4.0", "BSD-3-Clause", "Apache-2.0"]
+PARTNERS = [{"id": "ilastik", "name": "ilastik", "description": "Interactive learning toolkit.",
+             "docs": "https://www.ilastik.org/documentation/", "logo": "https://example.org/ilastik.png"},
+            {"id": "deepimagej", "name": "deepImageJ", "description": "A plugin for ImageJ.",
+             "docs": "https://deepimagej.github.io/"}]
+
+
+def _write(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, ensure_ascii=False, sort_keys=True), "utf-8")
+
+
+def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions: int = 1,
+              cover: Callable[[int], str | None] = lambda i: None,
+              doc: Callable[[int], str | None] = lambda i: None) -> list[str]:
+    """Write the tree into `out`; returns the resource ids."""
+    rng = random.Random(seed)
+    entries, rids = [], []
+    for i in range(n):
+        xss = bool(xss_every) and i % xss_every == 0
+        partner = i % 10 == 9
+        rid = f"ilastik/res-{i}" if partner else f"10.5281/zenodo.{1000000 + i}"
+        vids = ["latest"] if partner else [str(2000000 + i * 10 + k) for k in range(versions, 0, -1)]
+        kind = TYPES[i % len(TYPES)]
+        words = rng.sample(WORDS, 12)
+        name = XSS if xss else f"{' '.join(words[:3]).title()} {i}"
+        text = XSS if xss else " ".join(words) + "."
+        tags = [XSS] if xss else rng.sample(TAGS, 5)
+        authors = [{"name": XSS if xss else f"Author {rng.randint(1, 500)}", "affiliation": XSS if xss else "EMBL",
+                    "orcid": "0000-0002-1825-0097"}]
+        created = f"20{18 + i % 7}-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00:00"
+        for k, vid in enumerate(vids):
+            rdf = {"format_version": "0.4.10", "type": kind, "name": name, "description": text, "tags": tags,
+                   "authors": authors, "license": XSS if xss else LICENSES[i % 4], "id": f"{rid}/{vid}",
+                   "covers": [c for c in [XSS_URL if xss else cover(i)] if c],
+                   "documentation": XSS_URL if xss else doc(i),
+                   "cite": [{"text": text, "doi": XSS if xss else "10.1000/xyz", "url": XSS_URL if xss else
+                             "https://example.org/paper"}],
+                   "links": [XSS if xss else "deepimagej/deepimagej"],
+                   "config": {"bioimageio": {"created": created, "version_id": vid, "version_name": f"v{len(vids) - k}",
+                                             "doi": "" if partner else f"10.5281/zenodo.{vid}",
+                                             "nickname": XSS if xss else f"nick-{i}", "nickname_icon": "🦗"}}}
+            if kind == "model":
+                rdf["weights"] = {"onnx": {"source": XSS_URL if xss else f"https://example.org/{i}/w.onnx",
+                                           "sha256": "0" * 64}}
+            rdf = {k2: v for k2, v in rdf.items() if v is not None}
+            base = out / "rdfs" / rid / vid
+            _write(base / "rdf.yaml", rdf)
+            rows = [{"tester": t, "tool": t, "version": "1.0",
+                     "status": "failed" if (i + j) % 5 == 0 else ("passed" if kind == "model" else "not-applicable"),
+                     "error": XSS if xss else ("shape mismatch in output" if (i + j) % 5 == 0 else None),
+                     "link": XSS_URL if xss else None}
+                    for j, t in enumerate(TESTERS)]
+            _write(base / "summary.json", {"rdf_sha256": "x", "status": rows[0]["status"], "rows": rows})
+        entry = {"id": rid, "type": kind, "name": name, "description": text, "tags": tags, "versions": vids,
+                 "rdf_source": f"https://example.org/rdfs/{rid}/{vids[0]}/rdf.yaml", "authors": authors,
+                 "download_count": rng.randint(0, 5000), "license": rdf["license"], "created": created,
+                 "nickname": rdf["config"]["bioimageio"]["nickname"], "nickname_icon": "🦗",
+                 "download_url": XSS_URL if xss else f"https://example.org/{i}.zip"}
+        entries.append(entry)
+        rids.append(rid)
+    collection = {"type": "collection", "name": "Test Zoo", "description": "A synthetic collection.",
+                  "collection": entries, "config": {"partners": PARTNERS}}
+    _write(out / "collection.json", collection)
+    _write(out / "health.json", {"sources": {"zenodo": {"status": "ok", "since": "2024-01-01", "error": None},
+                                             "partner:ilastik": {"status": "stale", "since": "2024-01-02",
+                                                                 "error": XSS}},
+                                 "counts": {"resources": n}, "dispatches": []})
+    return rids
