@@ -1,0 +1,59 @@
+"""Model nicknames (`adjective-animal`) and their emoji: derived deterministically, unique, kept forever."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable
+from importlib import resources
+
+from . import yamlio
+
+
+@functools.cache
+def vocabulary() -> tuple[tuple[str, ...], dict[str, str]]:
+    data = resources.files("collection_compiler").joinpath("data")
+    adjectives = tuple(w.strip() for w in data.joinpath("adjectives.txt").read_text("utf-8").splitlines() if w.strip())
+    animals = yamlio.load_yaml_bytes(data.joinpath("animals.yaml").read_bytes(), "animals.yaml")
+    return adjectives, {str(k): str(v) for k, v in animals.items()}
+
+
+def is_known(nickname: str, icon: str | None = None) -> bool:
+    adjectives, animals = vocabulary()
+    adjective, _, animal = nickname.partition("-")
+    return adjective in adjectives and animal in animals and (icon is None or animals[animal] == icon)
+
+
+def icon_of(nickname: str) -> str | None:
+    return vocabulary()[1].get(nickname.partition("-")[2])
+
+
+def derive(resource_id: str, taken: set[str]) -> tuple[str, str]:
+    """The first free candidate of a sequence seeded by the resource id: same id and same `taken`, same name.
+
+    Candidates come from sha256(id:attempt); after every combination is taken, a numeric suffix is added.
+    """
+    adjectives, animals = vocabulary()
+    animal_names = sorted(animals)
+    combinations = len(adjectives) * len(animal_names)
+    for attempt in range(combinations * 2):
+        digest = int.from_bytes(hashlib.sha256(f"{resource_id}:{attempt}".encode()).digest()[:8], "big")
+        adjective = adjectives[digest % len(adjectives)]
+        animal = animal_names[(digest // len(adjectives)) % len(animal_names)]
+        name = f"{adjective}-{animal}"
+        if attempt >= combinations:
+            name = f"{name}-{attempt - combinations + 2}"
+        if name not in taken:
+            return name, animals[animal]
+    raise RuntimeError("no free nickname")  # unreachable: the suffixed names never run out
+
+
+def assign(resource_ids: Iterable[str], existing: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Nicknames for `resource_ids` that have none in `existing`; ids are served in sorted order."""
+    taken = {nick for nick, _ in existing.values()}
+    assigned: dict[str, tuple[str, str]] = {}
+    for rid in sorted(set(resource_ids) - set(existing)):
+        name, icon = derive(rid, taken)
+        taken.add(name)
+        assigned[rid] = (name, icon)
+    return assigned

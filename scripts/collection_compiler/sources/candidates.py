@@ -1,0 +1,38 @@
+"""What a source yields: candidate versions, and how the source fared."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Candidate:
+    """One version offered by a source. `raw` is the fetched RDF bytes, or None when the source says the
+    version is unchanged since the previous deploy (then the previous materialised RDF is reused)."""
+
+    resource_id: str
+    version_id: str
+    source: str  # "zenodo" or "partner"
+    root_url: str  # the URL relative file references resolve against
+    fingerprint: str  # changes whenever the fetched input may have changed
+    bioimageio: dict[str, Any] = field(default_factory=dict)  # created, doi, owners, version_name
+    partner_id: str | None = None
+    raw: bytes | dict[str, Any] | None = None
+    download_count: int | None = None
+
+
+@dataclass
+class SourceOutcome:
+    name: str  # "zenodo" or "partner:<id>"
+    candidates: list[Candidate] = field(default_factory=list)
+    error: str | None = None  # set when the source failed: its previous state is kept, marked stale
+    warnings: list[str] = field(default_factory=list)  # per-item problems that did not stop the source
+    state: dict[str, Any] = field(default_factory=dict)  # what the next run needs (e.g. the partner commit)
+    reused: bool = False  # the source is unchanged: everything comes from the previous deploy
+
+
+def fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]

@@ -1,0 +1,144 @@
+"""Community-partner collections: a collection RDF in the partner's repository; each entry is a resource
+`<partner_id>/<entry_id>` with the one version `latest`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .. import ids, yamlio
+from ..http import FetchError, HttpClient
+from ..partners_registry import Registration
+from ..rdf import resolve_url
+from ..settings import Settings
+from .candidates import Candidate, SourceOutcome, fingerprint
+
+PARTNER_VERSION = "latest"
+# Collection fields an entry does not inherit: identity and structure, and the partner's site `config`
+# (inheriting it put the partner's splash texts and logo into every entry of the predecessor).
+_NOT_INHERITED = {"id", "collection", "config", "format_version", "type"}
+# Display fields of the collection's `config` that describe the partner on the site.
+PARTNER_DISPLAY_KEYS = ("logo", "icon", "background_image", "default_type", "explore_button_text", "resource_types",
+                        "splash_title", "splash_subtitle", "splash_feature_list", "tags", "about_url", "docs")
+
+
+def commit_url(settings: Settings, registration: Registration) -> str:
+    return f"{settings.github_api}/repos/{registration.repository}/commits/{registration.branch}"
+
+
+def collection_url(settings: Settings, registration: Registration) -> str:
+    return f"{settings.github_raw}/{registration.repository}/{registration.branch}/{registration.collection_file_name}"
+
+
+def branch_commit(client: HttpClient, settings: Settings, registration: Registration) -> str:
+    url = commit_url(settings, registration)
+    sha = client.get_json(url).get("sha")
+    if not isinstance(sha, str) or not sha:
+        raise FetchError(url, "malformed commit response: no sha")
+    return sha
+
+
+def partner_details(registration: Registration, collection: dict[str, Any]) -> dict[str, Any]:
+    config = collection.get("config") if isinstance(collection.get("config"), dict) else {}
+    display = {k: config[k] for k in PARTNER_DISPLAY_KEYS if k in config}
+    return {**display, **registration.to_json()}
+
+
+def _entry_id(partner_id: str, entry: dict[str, Any], remote: dict[str, Any]) -> str:
+    raw = entry.get("id", remote.get("id"))
+    if isinstance(raw, str) and raw.startswith(f"{partner_id}/"):
+        raw = raw[len(partner_id) + 1:]
+    if not isinstance(raw, str) or "/" in raw:
+        raise ids.UnsafeIdError(f"entry id {raw!r} must be a string without '/'")
+    return ids.check_path_id(raw, "entry id")
+
+
+def compose_entry(partner_id: str, collection: dict[str, Any], entry: dict[str, Any],
+                  remote: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The entry's RDF: collection fields < its rdf_source content < its inline keys (whole root fields)."""
+    rdf = {k: v for k, v in collection.items() if k not in _NOT_INHERITED}
+    rdf.update(remote)
+    rdf.update({k: v for k, v in entry.items() if k not in ("rdf_source", "entry_source", "entry_sha256")})
+    entry_id = _entry_id(partner_id, entry, remote)
+    if rdf.get("type") == "model" and "badges" not in entry and "badges" not in remote:
+        rdf.pop("badges", None)  # models have no badges field: they do not inherit the collection's
+    if rdf.get("type") == "collection":
+        raise ValueError("an entry must not be a collection")
+    if isinstance(rdf.get("links"), list):
+        rdf["links"] = [f"{partner_id}/{link}" if isinstance(link, str) and "/" not in link else link
+                        for link in rdf["links"]]
+    rdf["id"] = entry_id
+    return entry_id, rdf
+
+
+def _fetch_remote(client: HttpClient, settings: Settings, base_url: str, entry: dict[str, Any]
+                  ) -> tuple[str, dict[str, Any]]:
+    source = entry.get("rdf_source", entry.get("entry_source"))
+    if source is None:
+        return base_url, {}
+    if not isinstance(source, str):
+        raise ValueError("rdf_source must be a URL or a path relative to the collection file")
+    url = resolve_url(base_url, source)
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"rdf_source {source!r} is not an http(s) URL or relative path")
+    data = client.get(url, max_bytes=settings.max_yaml_bytes).content
+    return url, yamlio.load_mapping(data, url, settings.max_yaml_bytes)
+
+
+def collect(client: HttpClient, settings: Settings, registration: Registration, previous_commit: str | None
+            ) -> SourceOutcome:
+    outcome = SourceOutcome(f"partner:{registration.id}")
+    try:
+        commit = branch_commit(client, settings, registration)
+        outcome.state["commit"] = commit
+        if commit == previous_commit:
+            outcome.reused = True
+            return outcome
+        url = collection_url(settings, registration)
+        collection = yamlio.load_mapping(client.get(url, max_bytes=settings.max_yaml_bytes).content, url,
+                                         settings.max_yaml_bytes)
+        entries = collection.get("collection")
+        if not isinstance(entries, list):
+            raise ValueError(f"{url}: field collection: must be a list of entries")
+    except (FetchError, yamlio.YamlLoadError, ValueError) as e:
+        outcome.error = str(e)
+        return outcome
+    outcome.state["details"] = partner_details(registration, collection)
+    _resolve_entries(client, settings, registration, collection, entries, url, commit, outcome)
+    return outcome
+
+
+def _resolve_entries(client: HttpClient, settings: Settings, registration: Registration,
+                     collection: dict[str, Any], entries: list[Any], url: str, commit: str,
+                     outcome: SourceOutcome) -> None:
+    def resolve(indexed: tuple[int, Any]) -> Candidate | str:
+        index, entry = indexed
+        where = f"{url}: field collection.{index}"
+        if not isinstance(entry, dict):
+            return f"{where}: an entry must be a mapping"
+        try:
+            root, remote = _fetch_remote(client, settings, url, entry)
+            entry_id, rdf = compose_entry(registration.id, collection, entry, remote)
+        except (FetchError, yamlio.YamlLoadError, ValueError) as e:
+            return f"{where}: {e}"
+        rid = f"{registration.id}/{entry_id}"
+        return Candidate(
+            resource_id=rid, version_id=PARTNER_VERSION, source="partner", partner_id=registration.id,
+            root_url=root, raw=rdf, bioimageio={"version_name": PARTNER_VERSION},
+            fingerprint=fingerprint(commit, json.dumps(yamlio.json_safe(rdf), sort_keys=True)))
+
+    seen: set[str] = set()
+    for result in client.map(resolve, list(enumerate(entries))):
+        if isinstance(result, str):
+            outcome.warnings.append(result)
+        elif result.resource_id in seen:
+            outcome.warnings.append(f"{url}: duplicate entry id {result.resource_id!r}: later entry ignored")
+        else:
+            seen.add(result.resource_id)
+            outcome.candidates.append(result)
+
+
+def collect_all(client: HttpClient, settings: Settings, registrations: list[Registration],
+                previous_commit: Callable[[str], str | None]) -> list[SourceOutcome]:
+    return [collect(client, settings, r, previous_commit(r.id)) for r in registrations]
