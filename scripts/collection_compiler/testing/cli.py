@@ -1,0 +1,136 @@
+"""`collection test`: run a model's weights on its test inputs and compare with its test outputs.
+
+    collection test SOURCE [--weight-format F] [--device auto|cpu|cuda] [--summary PATH] [--no-io]
+    collection test --matrix [--output PATH]                       print the pipeline's test matrix
+    collection test --matrix-entry '{"resource_id": …, "version_id": …, "weight_format": …}'
+    collection test --resource-id R --version-id V --weight-format F
+    collection test --all                                          the whole matrix, in order
+
+Imports stay light: model runtimes are loaded only in the sandboxed worker process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..files import json_text, write_text_atomic
+from ..http import HttpClient
+from ..settings import Settings
+from .description import KNOWN_FORMATS
+from .fetch import FileFetcher, FileFetchError
+from .sandbox import Limits
+from .tester import DEVICES, TESTER_VERSION, TestOptions, overall, test_model
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", nargs="?", help="rdf.yaml, a folder holding one, a zip package, or a URL of either")
+    parser.add_argument("--weight-format", choices=KNOWN_FORMATS, help="test only this weights format")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="auto uses CUDA when available")
+    parser.add_argument("--summary", type=Path, help="write the summary as JSON here")
+    parser.add_argument("--no-io", action="store_true",
+                        help="skip the static validator's file checks (the test still fetches and verifies its files)")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-time limit per test, seconds")
+    parser.add_argument("--memory-limit", type=float, default=Limits.memory_bytes / 1024**3,
+                        help="memory limit per test, GiB")
+    pipeline = parser.add_argument_group("pipeline (against the work folder)")
+    pipeline.add_argument("--matrix", action="store_true", help="print the matrix of versions still to test")
+    pipeline.add_argument("--output", type=Path, help="with --matrix: write it here instead of stdout")
+    pipeline.add_argument("--matrix-entry", help="JSON object with resource_id, version_id, weight_format")
+    pipeline.add_argument("--resource-id")
+    pipeline.add_argument("--version-id")
+    pipeline.add_argument("--all", action="store_true", help="test every matrix entry in order")
+
+
+def _options(args: argparse.Namespace) -> TestOptions:
+    return TestOptions(device=args.device, limits=Limits(timeout_s=args.timeout,
+                                                         memory_bytes=int(args.memory_limit * 1024**3)))
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    from . import stage
+
+    if args.matrix:
+        text = json_text(stage.test_matrix(settings))
+        if args.output:
+            write_text_atomic(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.all:
+        results = stage.test_work(settings, _options(args))
+        return 1 if any(r.status == "failed" for r in results) else 0
+    entry = _entry(args)
+    if entry is not None:
+        result = stage.run_matrix_entry(settings, entry, _options(args))
+        _print_details(result.details)
+        return 1 if result.status == "failed" else 0
+    if not args.source:
+        print("collection test: give a SOURCE, --matrix, --matrix-entry or --all", file=sys.stderr)
+        return 2
+    summary = test_source(args.source, settings, _options(args), args.weight_format, perform_io=not args.no_io)
+    if args.summary:
+        write_text_atomic(args.summary, json_text(summary))
+    _print_details(summary["details"])
+    print(f"{summary['source_name']}: {summary['status']}")
+    return 0 if summary["status"] in ("passed", "valid-format") else 1
+
+
+def _entry(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.matrix_entry:
+        entry = json.loads(args.matrix_entry)
+        if not isinstance(entry, dict):
+            raise SystemExit("--matrix-entry must be a JSON object")
+        return entry
+    if args.resource_id or args.version_id:
+        return {"resource_id": args.resource_id, "version_id": args.version_id, "weight_format": args.weight_format}
+    return None
+
+
+def test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None = None,
+                perform_io: bool = True) -> dict[str, Any]:
+    """Static validation, then (if it passes) one dynamic test per weights format; a summary dict."""
+    from .source import SourceError, cache_dir, open_source
+    from .static import static_validation
+
+    with HttpClient(settings) as http:
+        try:
+            opened = open_source(source, settings, http)
+        except (SourceError, FileFetchError, ValueError, OSError) as e:
+            detail = {"name": "load resource description", "status": "failed", "error": str(e), "loc": [],
+                      "errors": [{"loc": [], "msg": str(e), "type": "load_error"}], "warnings": [],
+                      "traceback": None, "nested_errors": None}
+            return _summary(source, {}, [detail], "failed")
+        root = opened.root.url or opened.root.folder
+        ok, details = static_validation(opened.rdf, source=opened.name, root=root,
+                                        perform_io=perform_io and opened.root.package is None,
+                                        settings=settings, http=http)
+        if not ok:
+            return _summary(opened.name, opened.rdf, details, "failed")
+        if opened.rdf.get("type") != "model":
+            return _summary(opened.name, opened.rdf, details, "passed")
+        fetcher = FileFetcher(http, cache_dir(settings), opened.root, allow_local=opened.local,
+                              max_bytes=settings.max_download_bytes)
+        tests = test_model(opened.rdf, fetcher, options, weight_format)
+    return _summary(opened.name, opened.rdf, details + tests, overall(tests))
+
+
+def _summary(source: str, rdf: dict[str, Any], details: list[dict[str, Any]], status: str) -> dict[str, Any]:
+    return {"name": "bioimageio model test", "source_name": source, "id": rdf.get("id"), "type": rdf.get("type"),
+            "format_version": rdf.get("format_version"), "status": status, "details": details,
+            "env": [["collection-compiler", __version__, "", ""],
+                    ["collection-compiler-tester", TESTER_VERSION, "", ""]]}
+
+
+def _print_details(details: list[dict[str, Any]]) -> None:
+    for d in details:
+        line = f"{d['status']:>14}  {d['name']}"
+        if d.get("error"):
+            line += f": {d['error']}"
+        elif d.get("reason"):
+            line += f" ({d['reason']})"
+        print(line)

@@ -1,0 +1,45 @@
+"""Compare an output with its expected test tensor: `|a - e| <= atol + rtol * |e|`, element-wise.
+
+A mismatch share above the allowed elements per million fails; a smaller non-zero share is a warning.
+Unlike the reference (which never counts NaN), a NaN on one side only counts as a mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Comparison:
+    ok: bool
+    message: str | None  # error when not ok, warning when ok but with tolerated mismatches
+    mismatched: int
+    size: int
+
+
+def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict[str, Any]) -> Comparison:
+    if actual.shape != expected.shape:
+        return Comparison(False, f"output {name!r}: shape {list(actual.shape)} differs from the expected "
+                                 f"{list(expected.shape)}", expected.size, expected.size)
+    a = actual.astype(np.float32).astype(np.float64)
+    e = expected.astype(np.float32).astype(np.float64)
+    atol, rtol = float(tolerance["absolute_tolerance"]), float(tolerance["relative_tolerance"])
+    allowed_ppm = float(tolerance["mismatched_elements_per_million"])
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a - e)
+        bad = diff > atol + rtol * np.abs(e)
+        bad |= np.isnan(a) != np.isnan(e)
+    count, size = int(bad.sum()), int(e.size)
+    if count == 0:
+        return Comparison(True, None, 0, size)
+    ppm = count / size * 1e6
+    excess = np.where(bad, np.nan_to_num(diff - rtol * np.abs(e), nan=np.inf), -np.inf)
+    worst = np.unravel_index(int(np.argmax(excess)), e.shape)
+    where = tuple(int(i) for i in worst)
+    message = (f"output {name!r}: {count} of {size} elements ({count / size:.4%}, {ppm:.0f} per million; "
+               f"{allowed_ppm:g} allowed) differ by more than atol {atol:g} + rtol {rtol:g}·|expected|; worst at "
+               f"{list(where)}: actual {a[where]:.6g}, expected {e[where]:.6g}, |difference| {diff[where]:.3g}")
+    return Comparison(ppm <= allowed_ppm, message, count, size)

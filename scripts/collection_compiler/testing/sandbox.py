@@ -1,0 +1,126 @@
+"""Run one test job in its own process: scratch folder, clean environment, wall-time and memory limits.
+
+The child gets only an allow-list of environment variables (never tokens or secrets), HOME and TMPDIR in
+its scratch folder, and its own process group so a timeout kills everything it started. Memory: on CPU
+the worker sets RLIMIT_AS itself (allocations beyond it fail with MemoryError); on CUDA, where RLIMIT_AS
+would break the driver's address-space reservations, this parent polls the child's resident memory and
+kills the group when it exceeds the limit. A crash, hang or kill becomes a failed result, never an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_ALLOW = re.compile(r"^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|LD_LIBRARY_PATH|CUDA_[A-Z_]+|NVIDIA_[A-Z_]+|"
+                       r"OMP_NUM_THREADS|MKL_NUM_THREADS|OPENBLAS_NUM_THREADS|SYSTEMROOT)$")
+ENV_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|_KEY$|^KEY", re.IGNORECASE)
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 600.0
+    memory_bytes: int = 8 * 1024**3
+    file_bytes: int = 4 * 1024**3
+
+
+def child_environment(scratch: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    environ = dict(os.environ if environ is None else environ)
+    env = {k: v for k, v in environ.items() if ENV_ALLOW.match(k) and not ENV_SECRET.search(k)}
+    tmp = scratch / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(scratch), TMPDIR=str(tmp), TORCH_HOME=str(scratch / "torch"), PYTHONHASHSEED="0",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_job(job: dict[str, Any], scratch: Path, limits: Limits) -> dict[str, Any]:
+    """Run `job` in `scratch` under `limits`; always returns a result dict with `status` and `errors`."""
+    job = {**job, "limits": {"memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes}}
+    (scratch / "job.json").write_text(json.dumps(job), "utf-8")
+    result_path = scratch / "result.json"
+    result_path.unlink(missing_ok=True)
+    log_path = scratch / "worker.log"
+    started = time.perf_counter()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "job.json", "result.json"],
+            cwd=scratch, env=child_environment(scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True)
+        reason = _watch(process, limits, job.get("device") == "cpu")
+    elapsed = time.perf_counter() - started
+    result = _read_result(result_path) if reason is None else None
+    if result is None:
+        result = {"status": "failed", "errors": [_failure_message(reason, process.returncode, limits)],
+                  "log_tail": _tail(log_path)}
+    result.setdefault("timings", {})["process_s"] = round(elapsed, 4)
+    return result
+
+
+def _watch(process: subprocess.Popen[bytes], limits: Limits, rlimited: bool) -> str | None:
+    """Wait for the child; kill its group on timeout or (where RLIMIT_AS is not used) excess memory."""
+    deadline = time.monotonic() + limits.timeout_s
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            _kill_group(process)
+            return "timeout"
+        if not rlimited and _rss_bytes(process.pid) > limits.memory_bytes:
+            _kill_group(process)
+            return "memory"
+        time.sleep(POLL_S)
+    _kill_group(process)  # anything the model left running in the group goes too
+    return None
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    try:
+        result = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and result.get("status") in ("passed", "failed") else None
+
+
+def _failure_message(reason: str | None, returncode: int | None, limits: Limits) -> str:
+    if reason == "timeout":
+        return f"test process killed after the wall-time limit of {limits.timeout_s:g} s"
+    if reason == "memory":
+        return f"test process killed for using more than {limits.memory_bytes / 1024**3:.2f} GiB of memory"
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = " (possibly out of memory)" if -returncode == signal.SIGKILL else ""
+        return f"test process died from signal {name}{hint}"
+    return f"test process exited with code {returncode} without writing a result"
+
+
+def _tail(path: Path, limit: int = 4000) -> list[str]:
+    try:
+        text = path.read_bytes()[-limit:].decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.splitlines()[-40:]

@@ -1,0 +1,218 @@
+"""The sandboxed test of one (version, weights format): `python -I -m collection_compiler.testing.worker JOB RESULT`.
+
+Runs in its own process (see `sandbox`), in a scratch folder holding copies of the files it needs. It
+applies its own resource limits first, then loads the runtime and the model (model code runs only here),
+runs pre -> model -> post on the test inputs, compares with the test outputs and, for 0.5 models, runs a
+small sweep of batch sizes and size parameters checking output shapes. The result is a JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import processing
+from .compare import compare
+
+
+class TestFailure(RuntimeError):
+    pass
+
+
+def set_limits(limits: dict[str, Any], device: str) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    memory = limits.get("memory_bytes")
+    # RLIMIT_AS counts address space, which CUDA reserves in huge amounts: on CUDA the parent's RSS watchdog
+    # is the memory limit instead.
+    if memory and device == "cpu":
+        resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+    file_size = limits.get("file_bytes")
+    if file_size:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(file_size), int(file_size)))
+
+
+def load_tensor(path: str, spec: dict[str, Any], what: str) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise TestFailure(f"{what} {spec['id']!r}: cannot read test tensor ({e})") from None
+    ndim = len(spec["axes"])
+    while array.ndim > ndim and array.shape[0] == 1:  # tolerate leading singletons
+        array = array[0]
+    if array.ndim != ndim:
+        raise TestFailure(f"{what} {spec['id']!r}: test tensor has {array.ndim} dimensions "
+                          f"{list(array.shape)}, the description has {ndim} axes")
+    return array
+
+
+def run_pipeline(predict: Any, job: dict[str, Any], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    processed = processing.apply_stage(inputs, job["inputs"], "preprocessing")
+    raw = predict([processed[t["id"]] for t in job["inputs"]])
+    if len(raw) != len(job["outputs"]):
+        raise TestFailure(f"the model returned {len(raw)} outputs, the description has {len(job['outputs'])}")
+    outputs = {}
+    for spec, value in zip(job["outputs"], raw, strict=True):
+        if value is None:
+            raise TestFailure(f"output {spec['id']!r} is None")
+        outputs[spec["id"]] = np.asarray(value)
+    return processing.apply_stage(outputs, job["outputs"], "postprocessing", {**inputs, **outputs})
+
+
+def reproduce(predict: Any, job: dict[str, Any], inputs: dict[str, np.ndarray],
+              expected: dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+    outputs = run_pipeline(predict, job, inputs)
+    errors, warnings = [], []
+    for spec in job["outputs"]:
+        result = compare(spec["id"], outputs[spec["id"]], expected[spec["id"]], spec["tolerance"])
+        if result.message:
+            (warnings if result.ok else errors).append(result.message)
+    return errors, warnings
+
+
+# ------------------------------------------------------------------ parametrized sweep (0.5)
+
+
+def _axes_by_key(job: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(t["id"], a["id"]): a for t in job["inputs"] + job["outputs"] for a in t["axes"]}
+
+
+def _resolve(key: tuple[str, str], sizes: dict[tuple[str, str], int], axes: dict[tuple[str, str], dict[str, Any]],
+             n: int, batch: int, depth: int = 0) -> int | None:
+    if key in sizes:
+        return sizes[key]
+    axis = axes.get(key)
+    if axis is None or depth > 16:
+        return None
+    size = axis["size"]
+    kind = size["kind"]
+    value: int | None = None
+    if kind == "batch":
+        value = batch if size.get("value") is None else int(size["value"])
+    elif kind == "fixed":
+        value = int(size["value"])
+    elif kind == "param":
+        value = size["min"] + n * size["step"]
+    elif kind == "ref":
+        ref_key = (size["tensor_id"], size["axis_id"])
+        ref = _resolve(ref_key, sizes, axes, n, batch, depth + 1)
+        if ref is not None:
+            value = int(ref * axes[ref_key].get("scale", 1.0) / axis.get("scale", 1.0) + size["offset"])
+    if value is not None:
+        sizes[key] = value
+    return value
+
+
+def _fit(array: np.ndarray, shape: list[int]) -> np.ndarray:
+    """Centre-crop or symmetrically pad each axis to `shape`."""
+    for i, target in enumerate(shape):
+        current = array.shape[i]
+        if target < current:
+            start = (current - target) // 2
+            array = np.take(array, range(start, start + target), axis=i)
+        elif target > current:
+            before = (target - current) // 2
+            widths = [(0, 0)] * array.ndim
+            widths[i] = (before, target - current - before)
+            array = np.pad(array, widths, mode="symmetric" if current > 1 else "edge")
+    return array
+
+
+def sweep_points(job: dict[str, Any]) -> list[tuple[int, int]]:
+    axes = [a for t in job["inputs"] for a in t["axes"]]
+    ns = [0, 1, 2] if any(a["size"]["kind"] == "param" for a in axes) else [0]
+    batches = [1, 2] if any(a["size"]["kind"] == "batch" and a["size"].get("value") is None for a in axes) else [1]
+    return [(b, n) for b in batches for n in ns]
+
+
+def sweep(predict: Any, job: dict[str, Any], inputs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    axes = _axes_by_key(job)
+    results = []
+    for batch, n in sweep_points(job):
+        entry: dict[str, Any] = {"batch_size": batch, "n": n, "status": "passed", "error": None}
+        try:
+            sizes: dict[tuple[str, str], int] = {}
+            fitted = {}
+            for spec in job["inputs"]:
+                shape = [_resolve((spec["id"], a["id"]), sizes, axes, n, batch) for a in spec["axes"]]
+                if any(s is None for s in shape):
+                    raise TestFailure(f"input {spec['id']!r}: cannot resolve the axis sizes {shape}")
+                fitted[spec["id"]] = _fit(inputs[spec["id"]], shape)
+            outputs = run_pipeline(predict, job, fitted)
+            problems = [p for spec in job["outputs"] for p in _shape_problems(spec, outputs[spec["id"]], sizes, axes,
+                                                                              n, batch)]
+            if problems:
+                raise TestFailure("; ".join(problems))
+        except Exception as e:  # noqa: BLE001 - each point is reported, the sweep goes on
+            entry.update(status="failed", error=f"{type(e).__name__}: {e}" if not isinstance(e, TestFailure)
+                         else str(e))
+        results.append(entry)
+    return results
+
+
+def _shape_problems(spec: dict[str, Any], array: np.ndarray, sizes: dict[tuple[str, str], int],
+                    axes: dict[tuple[str, str], dict[str, Any]], n: int, batch: int) -> list[str]:
+    if array.ndim != len(spec["axes"]):
+        return [f"output {spec['id']!r} has {array.ndim} dimensions, the description has {len(spec['axes'])} axes"]
+    problems = []
+    for axis, actual in zip(spec["axes"], array.shape, strict=True):
+        size = axis["size"]
+        if size["kind"] == "data_dependent":
+            sizes.setdefault((spec["id"], axis["id"]), int(actual))  # later references see the actual size
+            low, high = size.get("min", 1), size.get("max")
+            if actual < low or (high is not None and actual > high):
+                problems.append(f"output {spec['id']!r} axis {axis['id']!r}: size {actual} outside [{low}, {high}]")
+            continue
+        expected = _resolve((spec["id"], axis["id"]), sizes, axes, n, batch)
+        if expected is not None and expected != actual:
+            problems.append(f"output {spec['id']!r} axis {axis['id']!r}: size {actual}, expected {expected}")
+    return problems
+
+
+# ------------------------------------------------------------------ main
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    from . import runners
+
+    started = time.perf_counter()
+    np.random.seed(0)
+    inputs = {t["id"]: load_tensor(t["test_tensor"], t, "input") for t in job["inputs"]}
+    expected = {t["id"]: load_tensor(t["test_tensor"], t, "output") for t in job["outputs"]}
+    predict, info = runners.load(job["weight_format"], job["weights"], job["device"])
+    loaded = time.perf_counter()
+    errors, warnings = reproduce(predict, job, inputs, expected)
+    reproduced = time.perf_counter()
+    swept = sweep(predict, job, inputs) if job.get("sweep") else []
+    errors += [f"sweep batch_size {s['batch_size']}, n {s['n']}: {s['error']}" for s in swept if s["error"]]
+    done = time.perf_counter()
+    return {**info, "status": "failed" if errors else "passed", "errors": errors, "warnings": warnings,
+            "sweep": swept, "timings": {"load_s": round(loaded - started, 4),
+                                        "reproduce_s": round(reproduced - loaded, 4),
+                                        "sweep_s": round(done - reproduced, 4)}}
+
+
+def main(argv: list[str]) -> int:
+    job_path, result_path = Path(argv[0]), Path(argv[1])
+    job = json.loads(job_path.read_text("utf-8"))
+    try:
+        set_limits(job.get("limits") or {}, job["device"])
+        result = run(job)
+    except MemoryError:
+        result = {"status": "failed", "errors": ["out of memory: the test exceeded its memory limit"],
+                  "traceback": traceback.format_exc().splitlines()[-20:]}
+    except Exception as e:  # noqa: BLE001 - any failure of model code becomes a failed result
+        message = str(e) if isinstance(e, TestFailure) else f"{type(e).__name__}: {e}"
+        result = {"status": "failed", "errors": [message], "traceback": traceback.format_exc().splitlines()[-30:]}
+    result_path.write_text(json.dumps(result, default=str), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
