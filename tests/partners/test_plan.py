@@ -90,3 +90,19 @@ def test_publish_pending(tmp_path: Path, settings: Settings, work, h, published)
     assert read_json(site.pending("ilastik")) == {"include": [
         {"resource_id": R1, "version_id": "222"}, {"resource_id": R1, "version_id": "111"},
         {"resource_id": R2, "version_id": "333"}]}
+
+
+def test_our_matrix_comes_from_the_model_test_stage(settings: Settings, work, h, monkeypatch, tmp_path) -> None:
+    h.write_resources(work, {R1: [("111", h.SHA_A)]})
+    write_text_atomic(work.rdf(R1, "111"), yamlio.dump_yaml(
+        {"type": "model", "format_version": "0.4.9",
+         "weights": {"onnx": {"source": "https://x/w.onnx"}, "torchscript": {"source": "https://x/w.pt"}}}))
+    output = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    summary = plan(settings, [])
+    matrix = read_json(work.plan / "bioimageio.json")
+    assert sorted(e["weight_format"] for e in matrix["include"]) == ["onnx", "torchscript"]
+    assert {(e["resource_id"], e["version_id"]) for e in matrix["include"]} == {(R1, "111")}
+    assert summary["bioimageio"] == {"entries": 2, "chunks": 1}
+    lines = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert json.loads(lines["bioimageio_matrix_0"]) == matrix and lines["has_bioimageio_matrix"] == "yes"
