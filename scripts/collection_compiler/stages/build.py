@@ -1,0 +1,281 @@
+"""`collection build`: write the published tree from the work folder.
+
+collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json,
+download_counts.json, health.json, schemas/, pending/, state/sources.json, then the HTML site.
+Unchanged files are not rewritten; versions no longer published are removed (no orphans).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import results, yamlio
+from ..files import read_json, write_bytes_atomic, write_json
+from ..layout import SiteTree, WorkDir
+from ..parallel import cpu_map
+from ..settings import Settings
+from ..templates import Publication, collection_root, load_template
+
+log = logging.getLogger(__name__)
+
+# collection.json entry fields taken from the newest published version's RDF
+RDF_ENTRY_FIELDS = ("authors", "badges", "covers", "description", "download_url", "icon", "license", "links", "name",
+                    "source", "tags", "training_data", "type")
+BIOIMAGEIO_ENTRY_FIELDS = ("nickname", "nickname_icon", "owners", "created")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-site", action="store_true", help="skip the HTML site (JSON and YAML files only)")
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    report = build(settings, site=not args.no_site)
+    print(report.summary())
+    return 0 if report.resources or not report.expected else 1
+
+
+@dataclass
+class BuildReport:
+    resources: int
+    versions: int
+    unpublished: int
+    removed: int
+    expected: bool = True
+
+    def summary(self) -> str:
+        return (f"build: {self.resources} resources, {self.versions} versions published, "
+                f"{self.unpublished} held back, {self.removed} removed")
+
+
+# ---- what to publish -------------------------------------------------------------------------------------
+
+def _passes_our_checks(work: WorkDir, rid: str, vid: str) -> bool:
+    """No check that exists has failed (checks not run yet do not hold a version back)."""
+    return all(r.status != "failed" for r in results.read_results(work, rid, vid))
+
+
+def published_versions(resource: dict[str, Any], publication: Publication, work: WorkDir) -> list[dict[str, Any]]:
+    versions = resource["versions"]
+    if resource["source"] != "zenodo":
+        return versions
+    if publication.route == "review":
+        return [v for v in versions if v["status"] == "accepted"]
+    return [v for v in versions if v["status"] == "accepted" or _passes_our_checks(work, resource["id"], v["version_id"])]
+
+
+# ---- files per version -----------------------------------------------------------------------------------
+
+def _copy_rdf(work: WorkDir, site: SiteTree, rid: str, vid: str) -> None:
+    source, target = work.rdf(rid, vid), site.rdf(rid, vid)
+    if target.exists() and os.path.samefile(source, target):
+        return
+    write_bytes_atomic(target, source.read_bytes())
+
+
+def _summaries_writer():
+    """The partners' summaries module when present (merges our checks and partner results)."""
+    try:
+        return importlib.import_module("collection_compiler.summaries").write_version_summaries
+    except (ImportError, AttributeError):
+        return None
+
+
+def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
+    """Delete version folders of the published tree that are no longer published."""
+    removed = 0
+    if not site.rdfs.is_dir():
+        return 0
+    keep_dirs = {site.version_dir(rid, vid).resolve() for rid, vid in keep}
+    for rdf_file in sorted(site.rdfs.glob("**/rdf.yaml")):
+        folder = rdf_file.parent
+        if folder.resolve() not in keep_dirs:
+            shutil.rmtree(folder)
+            removed += 1
+            parent = folder.parent
+            while parent != site.rdfs and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    return removed
+
+
+# ---- collection.json -------------------------------------------------------------------------------------
+
+def _entry_from_rdf(path_and_rid: tuple[str, str]) -> dict[str, Any]:
+    path, rid = path_and_rid
+    try:
+        data = yamlio.load_mapping(Path(path).read_bytes(), path)
+    except (yamlio.YamlLoadError, OSError):
+        return {}
+    entry = {k: data[k] for k in RDF_ENTRY_FIELDS if k in data}
+    bio = (data.get("config") or {}).get("bioimageio") or {}
+    entry.update({k: bio[k] for k in BIOIMAGEIO_ENTRY_FIELDS if bio.get(k) is not None})
+    return yamlio.json_safe(entry)
+
+
+def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """Required fields present with the right types, whatever the RDF held."""
+    for key, default in (("name", resource["name"]), ("description", ""), ("type", resource["type"])):
+        if not isinstance(entry.get(key), str):
+            entry[key] = default
+    for key in ("tags", "links", "covers"):
+        if key in entry or key == "tags":
+            entry[key] = [v for v in entry.get(key) or [] if isinstance(v, str)] if isinstance(
+                entry.get(key), list) else []
+    return entry
+
+
+def _previous_entries(settings: Settings) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    if settings.previous is None:
+        return {}, {}
+    previous = read_json(SiteTree(settings.previous).collection, default={}) or {}
+    state = read_json(SiteTree(settings.previous).source_state, default={}) or {}
+    entries = {e["id"]: e for e in previous.get("collection") or [] if isinstance(e, dict) and "id" in e}
+    return entries, state.get("versions") or {}
+
+
+def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], work: WorkDir,
+                       settings: Settings, extra_links: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """One entry per resource from its newest published RDF; an entry whose newest RDF is unchanged since
+    the previous deploy reuses that deploy's RDF-derived fields instead of parsing the RDF again."""
+    previous_entries, previous_versions = _previous_entries(settings)
+    reuse: dict[str, dict[str, Any]] = {}
+    to_parse: list[tuple[str, str]] = []
+    for rid, versions in published.items():
+        newest = versions[0]
+        old = previous_entries.get(rid)
+        old_record = previous_versions.get(f"{rid}/{newest['version_id']}") or {}
+        if old and old.get("versions", [None])[0] == newest["version_id"] and \
+                old_record.get("rdf_sha256") == newest["rdf_sha256"]:
+            reuse[rid] = {k: old[k] for k in (*RDF_ENTRY_FIELDS, *BIOIMAGEIO_ENTRY_FIELDS) if k in old}
+            if "links" in reuse[rid]:
+                reuse[rid]["links"] = [x for x in reuse[rid]["links"] if x not in (old.get("test_links") or [])]
+        else:
+            to_parse.append((str(work.rdf(rid, newest["version_id"])), rid))
+    parsed = dict(zip((rid for _, rid in to_parse), cpu_map(_entry_from_rdf, to_parse, settings.concurrency),
+                      strict=True))
+    entries = []
+    for rid, versions in published.items():
+        resource = index[rid]
+        entry = _clean_entry(dict(reuse.get(rid) or parsed.get(rid) or {}), resource)
+        added = [link for link in extra_links.get(rid, []) if link not in entry.get("links", [])]
+        if added:
+            entry["links"] = [*entry.get("links", []), *added]
+            entry["test_links"] = added  # links that come from passing partner tests, not from the RDF
+        entry.update({
+            "id": rid,
+            "rdf_source": f"{settings.site_url}/rdfs/{rid}/{versions[0]['version_id']}/rdf.yaml",
+            "versions": [v["version_id"] for v in versions],
+            "download_count": resource.get("download_count") or 0,
+        })
+        entries.append(entry)
+    entries.sort(key=lambda e: (-e["download_count"], e["id"]))
+    return entries
+
+
+def collection_document(template: dict[str, Any], entries: list[dict[str, Any]], partners: list[dict[str, Any]],
+                        published: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    root = collection_root(template)
+    types = {e["id"]: e["type"] for e in entries}
+    n_resources = Counter(types.values())
+    n_versions = Counter()
+    for rid, versions in published.items():
+        n_versions[types[rid]] += len(versions)
+    root["config"] = {**root["config"], "partners": partners, "n_resources": dict(sorted(n_resources.items())),
+                      "n_resource_versions": dict(sorted(n_versions.items()))}
+    root["collection"] = entries
+    return yamlio.json_safe(root)
+
+
+# ---- other published files -------------------------------------------------------------------------------
+
+def write_schemas(site: SiteTree) -> None:
+    folder = resources.files("collection_compiler").joinpath("schemas")
+    for item in folder.iterdir():
+        if item.name.endswith(".json"):
+            write_bytes_atomic(site.schemas / item.name, item.read_bytes())
+
+
+def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dict[str, list[dict[str, Any]]],
+                    held_back: list[str]) -> dict[str, Any]:
+    stages = {p.stem: read_json(p) for p in sorted((work.root / "health").glob("*.json"))}
+    update = stages.get("update") or {}
+    sources = dict(update.get("sources") or {})
+    for name, part in (stages.get("gather") or {}).get("sources", {}).items():
+        sources[f"summaries:{name}"] = part
+    return {
+        "sources": sources,
+        "counts": {
+            "resources": len(entries),
+            "versions": sum(len(v) for v in published.values()),
+            "by_type": dict(sorted(Counter(e["type"] for e in entries).items())),
+            "held_back": len(held_back),
+        },
+        "held_back": held_back[:500],
+        "dispatches": (stages.get("dispatch") or {}).get("dispatches", []),
+        "stages": stages,
+    }
+
+
+def publish_pending(work: WorkDir, site: SiteTree) -> None:
+    folder = work.plan / "partners"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        write_bytes_atomic(site.pending(path.stem), path.read_bytes())
+
+
+def _render_site(site: SiteTree, settings: Settings) -> None:
+    try:
+        render = importlib.import_module("collection_compiler.site").render_site
+    except (ImportError, AttributeError):
+        log.warning("no site renderer available: HTML pages skipped")
+        return
+    render(site.root, settings, settings.previous)
+
+
+# ---- the stage -------------------------------------------------------------------------------------------
+
+def build(settings: Settings, site: bool = True) -> BuildReport:
+    work, tree = WorkDir(settings.work_dir), SiteTree(settings.out)
+    template = load_template(settings.repo_root)
+    publication = Publication.from_template(template)
+    index = (read_json(work.resources) or {}).get("resources") or {}
+    published: dict[str, list[dict[str, Any]]] = {}
+    held_back: list[str] = []
+    for rid, resource in index.items():
+        versions = published_versions(resource, publication, work)
+        held_back += [f"{rid}/{v['version_id']}" for v in resource["versions"] if v not in versions]
+        if versions:
+            published[rid] = versions
+    tree.root.mkdir(parents=True, exist_ok=True)
+    write_summaries = _summaries_writer()
+    partners = read_json(work.partners, default=[]) or []
+    extra_links: dict[str, list[str]] = {}
+    for rid, versions in published.items():
+        for version in versions:
+            _copy_rdf(work, tree, rid, version["version_id"])
+            if write_summaries is not None:
+                outcome = write_summaries(tree, work, rid, version["version_id"], version["rdf_sha256"], partners)
+                if version is versions[0] and isinstance(outcome, dict):
+                    extra_links[rid] = list(outcome.get("links") or [])
+    removed = remove_orphans(tree, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
+    entries = collection_entries(published, index, work, settings, extra_links)
+    write_json(tree.collection, collection_document(template, entries, partners, published))
+    write_json(tree.partner_details, partners)
+    write_bytes_atomic(tree.download_counts, work.download_counts.read_bytes())
+    write_json(tree.health, health_document(work, entries, published, held_back))
+    write_bytes_atomic(tree.source_state, work.source_state.read_bytes())
+    write_schemas(tree)
+    publish_pending(work, tree)
+    write_bytes_atomic(tree.root / ".nojekyll", b"")
+    if site:
+        _render_site(tree, settings)
+    return BuildReport(len(entries), sum(len(v) for v in published.values()), len(held_back), removed,
+                       expected=bool(index))

@@ -1,0 +1,378 @@
+"""`collection update`: fetch the sources and write the work folder (resources.json, materialised RDFs,
+ledger proposals, partner details, download counts, the next state and this stage's health part).
+
+Incremental: a version whose input fingerprint and materialisation key equal those of the previous deploy is
+not fetched, parsed or written again; its previous RDF is hard-linked into the work folder.
+A source that fails keeps its previously published versions and is marked stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import nicknames, rdf, yamlio
+from ..files import read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json
+from ..http import HttpClient
+from ..layout import SiteTree, WorkDir
+from ..ledger import Ledger, propose
+from ..parallel import cpu_map
+from ..partners_registry import load_registrations
+from ..settings import Settings
+from ..sources import partners as partner_source
+from ..sources import zenodo
+from ..sources.candidates import Candidate, SourceOutcome, fingerprint
+from ..state import State
+from ..templates import load_template
+
+log = logging.getLogger(__name__)
+MAX_WARNINGS_PER_SOURCE = 200
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "Reads the previous deploy (--previous) as state; writes --work-dir."
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    report = update(settings)
+    print(report.summary())
+    return 0 if report.usable else 1
+
+
+@dataclass
+class Version:
+    candidate: Candidate
+    key: str
+    status: str
+    data: dict[str, Any] | None = None  # parsed input RDF (None when reused)
+    previous: dict[str, Any] | None = None  # previous state record
+    rdf_sha256: str | None = None
+
+    @property
+    def rid(self) -> str:
+        return self.candidate.resource_id
+
+    @property
+    def vid(self) -> str:
+        return self.candidate.version_id
+
+
+@dataclass
+class UpdateReport:
+    resources: int = 0
+    versions: int = 0
+    written: int = 0
+    reused: int = 0
+    stale: list[str] = field(default_factory=list)
+    usable: bool = True
+
+    def summary(self) -> str:
+        stale = f"; stale: {', '.join(self.stale)}" if self.stale else ""
+        return (f"update: {self.resources} resources, {self.versions} versions "
+                f"({self.written} materialised, {self.reused} unchanged){stale}")
+
+
+# ---- collecting candidates ---------------------------------------------------------------------------------
+
+def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
+    if settings.previous is None:
+        return None
+    path = SiteTree(settings.previous).rdf(rid, vid)
+    return path if path.is_file() else None
+
+
+def _carried_over(previous: State, origin: str) -> list[Candidate]:
+    """The previous deploy's versions of a source that failed or did not change."""
+    carried = []
+    for record in previous.versions.values():
+        if record.get("origin") == origin:
+            carried.append(Candidate(
+                resource_id=record["resource_id"], version_id=record["version_id"], source=record["source"],
+                root_url=record.get("root_url", ""), fingerprint=record["fingerprint"],
+                bioimageio=record.get("bioimageio") or {}, partner_id=record.get("partner_id"),
+                download_count=record.get("download_count")))
+    return carried
+
+
+def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State
+                    ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
+    registrations, registration_errors = load_registrations(settings.repo_root)
+
+    def unchanged(candidate: Candidate) -> bool:
+        record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
+        return bool(record and record["fingerprint"] == candidate.fingerprint
+                    and _previous_rdf(settings, candidate.resource_id, candidate.version_id))
+
+    def previous_commit(partner_id: str) -> str | None:
+        return (previous.partners.get(partner_id) or {}).get("commit")
+
+    with HttpClient(settings) as client:
+        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), unchanged)]
+        outcomes += partner_source.collect_all(client, settings, registrations, previous_commit)
+    candidates: list[Candidate] = []
+    details: dict[str, Any] = {}
+    for outcome in outcomes:
+        state.mark(outcome.name, outcome.error, previous)
+        if outcome.error or outcome.reused:
+            candidates += _carried_over(previous, outcome.name)
+        else:
+            candidates += outcome.candidates
+        if outcome.name.startswith("partner:"):
+            pid = outcome.name.split(":", 1)[1]
+            kept = previous.partners.get(pid) or {}
+            fresh = {k: v for k, v in outcome.state.items() if not outcome.error}
+            state.partners[pid] = {**kept, **fresh}
+            if outcome.error and kept.get("commit"):
+                state.partners[pid]["commit"] = kept["commit"]  # re-read on recovery, even if unchanged
+            details[pid] = state.partners[pid].get("details") or next(
+                r.to_json() for r in registrations if r.id == pid)
+    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors}
+
+
+# ---- parsing and materialising (CPU-bound: worker processes) ---------------------------------------------
+
+def _parse_job(job: tuple[str, bytes | dict[str, Any]]) -> dict[str, Any] | str:
+    source, raw = job
+    try:
+        data = raw if isinstance(raw, dict) else yamlio.load_mapping(raw, source)
+    except yamlio.YamlLoadError as e:
+        return str(e)
+    return yamlio.normalise(data)
+
+
+def _materialise_job(job: tuple[dict[str, Any], dict[str, Any], str]) -> str:
+    data, params, target = job
+    document = rdf.materialise(data, **params)
+    content = yamlio.dump_yaml(document).encode("utf-8")
+    write_bytes_atomic(Path(target), content)
+    return sha256_bytes(content)
+
+
+def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -> str:
+    return fingerprint(candidate.fingerprint, bioimageio, settings.site_url, rdf.MATERIALISER_VERSION)
+
+
+def parse_new(versions: list[Version], settings: Settings, warnings: dict[str, list[str]]) -> list[Version]:
+    """Parse the fetched RDFs; a version that cannot be fetched or parsed keeps its previous deploy if any."""
+    fresh = [v for v in versions if v.candidate.raw is not None]
+    jobs = [(f"{v.candidate.root_url} ({v.rid}/{v.vid})", v.candidate.raw) for v in fresh]
+    for version, parsed in zip(fresh, cpu_map(_parse_job, jobs, settings.concurrency), strict=True):
+        if isinstance(parsed, str):
+            c = version.candidate
+            warnings["zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"].append(parsed)
+            version.candidate.raw = None  # fall back to the previous deploy below
+        else:
+            version.data = parsed
+    kept = []
+    for version in versions:
+        if version.data is None and (version.previous is None or not _previous_rdf(settings, version.rid, version.vid)):
+            continue  # nothing usable: never published, or input broken and no previous deploy
+        kept.append(version)
+    return kept
+
+
+def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], settings: Settings,
+                    work: WorkDir) -> tuple[int, int]:
+    """Write work/rdfs; returns (materialised, reused)."""
+    jobs, targets = [], []
+    reused = 0
+    for version in versions:
+        bio = {**version.candidate.bioimageio, "status": version.status, "version_id": version.vid}
+        if version.rid in nick:
+            bio["nickname"], bio["nickname_icon"] = nick[version.rid]
+        version.key = _key(version.candidate, bio, settings)
+        target = work.rdf(version.rid, version.vid)
+        previous_file = _previous_rdf(settings, version.rid, version.vid)
+        if version.data is None and version.previous and version.previous.get("key") == version.key:
+            _link(previous_file, target)
+            version.rdf_sha256 = version.previous["rdf_sha256"]
+            reused += 1
+            continue
+        data = version.data if version.data is not None else yamlio.load_mapping(
+            previous_file.read_bytes(), str(previous_file))  # materialising is idempotent
+        params = {"resource_id": version.rid, "version_id": version.vid, "root_url": version.candidate.root_url,
+                  "site_url": settings.site_url, "bioimageio": bio}
+        jobs.append((data, params, str(target)))
+        targets.append(version)
+    for version, sha in zip(targets, cpu_map(_materialise_job, jobs, settings.concurrency), strict=True):
+        version.rdf_sha256 = sha
+    return len(jobs), reused
+
+
+def _link(source: Path | None, target: Path) -> None:
+    assert source is not None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        if os.path.samefile(source, target):
+            return
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+# ---- resources, nicknames, ledger ------------------------------------------------------------------------
+
+def _resource_type(version: Version) -> str:
+    data = version.data if version.data is not None else version.previous or {}
+    value = data.get("type")
+    return value if isinstance(value, str) and value else "unknown"
+
+
+def _resource_name(version: Version) -> str:
+    data = version.data if version.data is not None else version.previous or {}
+    value = data.get("name")
+    return value.strip() if isinstance(value, str) and value.strip() else version.rid
+
+
+def assign_nicknames(groups: dict[str, list[Version]], ledger: Ledger, previous: State,
+                     state: State) -> dict[str, tuple[str, str]]:
+    """Ledger first, then nicknames given before, then a valid free one from the RDF, then a derived one."""
+    given = {rid: (n[0], n[1]) for rid, n in previous.nicknames.items()}
+    given.update(ledger.nicknames())
+    taken = {name for name, _ in given.values()}
+    models = sorted(rid for rid, versions in groups.items() if _resource_type(versions[0]) == "model")
+    result = {rid: given[rid] for rid in models if rid in given}
+    for rid in models:
+        if rid in result:
+            continue
+        newest = groups[rid][0].data or {}
+        proposed = ((newest.get("config") or {}).get("bioimageio") or {}).get("nickname")
+        if isinstance(proposed, str) and nicknames.is_known(proposed) and proposed not in taken:
+            result[rid] = (proposed, nicknames.icon_of(proposed) or "")
+            taken.add(proposed)
+    new = nicknames.assign([rid for rid in models if rid not in result],
+                           {**given, **result})
+    result.update(new)
+    state.nicknames = {**{rid: list(n) for rid, n in given.items()}, **{rid: list(n) for rid, n in result.items()}}
+    return result
+
+
+def _version_status(ledger: Ledger, candidate: Candidate) -> str | None:
+    """The ledger status, None when blocked; unknown Zenodo versions are pending, partner entries accepted."""
+    entry = ledger.get(candidate.resource_id)
+    if entry and entry.is_blocked(candidate.version_id):
+        return None
+    known = entry.version_status(candidate.version_id) if entry else None
+    return known or ("accepted" if candidate.source == "partner" else "pending")
+
+
+def _created(version: Version) -> str:
+    return str(version.candidate.bioimageio.get("created") or "")
+
+
+def resource_index(groups: dict[str, list[Version]], nick: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    resources = {}
+    for rid in sorted(groups):
+        versions = groups[rid]
+        newest = versions[0]
+        downloads = newest.candidate.download_count
+        resources[rid] = {
+            "id": rid, "type": _resource_type(newest), "name": _resource_name(newest),
+            "source": newest.candidate.source, "partner_id": newest.candidate.partner_id,
+            "nickname": nick.get(rid, (None, None))[0], "nickname_icon": nick.get(rid, (None, None))[1],
+            "download_count": downloads if isinstance(downloads, int) else 0,
+            "versions": [{"version_id": v.vid, "rdf_sha256": v.rdf_sha256, "status": v.status,
+                          "created": _created(v), "doi": v.candidate.bioimageio.get("doi"),
+                          "version_name": v.candidate.bioimageio.get("version_name")} for v in versions],
+        }
+    return {"resources": resources}
+
+
+def _state_record(version: Version, origin: str) -> dict[str, Any]:
+    c = version.candidate
+    return {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": origin,
+            "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
+            "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
+            "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version)}
+
+
+def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, tuple[str, str]],
+                           work: WorkDir) -> list[str]:
+    proposed = []
+    for rid, versions in groups.items():
+        if versions[0].candidate.source != "zenodo":
+            continue
+        entry = ledger.get(rid)
+        new = [{"version_id": v.vid, "created": _created(v), "doi": v.candidate.bioimageio.get("doi"),
+                "version_name": v.candidate.bioimageio.get("version_name")}
+               for v in versions if not entry or v.vid not in entry.versions]
+        needs_nickname = rid in nick and not (entry and entry.nickname)
+        if new or needs_nickname:
+            propose(work, entry, rid, new, nick.get(rid))
+            proposed.append(rid)
+    return proposed
+
+
+# ---- the stage -------------------------------------------------------------------------------------------
+
+def _input_hashes(repo_root: Path) -> dict[str, str]:
+    files = [repo_root / "collection_rdf_template.yaml", *sorted((repo_root / "partners").glob("*.yaml")),
+             *sorted((repo_root / "collection").glob("**/resource.yaml"))]
+    return {p.relative_to(repo_root).as_posix(): sha256_file(p) for p in files if p.is_file()}
+
+
+def _download_counts(groups: dict[str, list[Version]], zenodo_ok: bool, settings: Settings) -> dict[str, int]:
+    """Zenodo counts when Zenodo answered; otherwise the previous deploy's file, never an empty or partial one."""
+    if not zenodo_ok and settings.previous is not None:
+        return read_json(SiteTree(settings.previous).download_counts, default={}) or {}
+    return {rid: vs[0].candidate.download_count or 0 for rid, vs in sorted(groups.items())
+            if vs[0].candidate.source == "zenodo"}
+
+
+def update(settings: Settings) -> UpdateReport:
+    work = WorkDir(settings.work_dir)
+    work.root.mkdir(parents=True, exist_ok=True)
+    template = load_template(settings.repo_root)
+    previous = State.load(settings.previous)
+    ledger = Ledger.load(settings.repo_root)
+    state = State()
+    candidates, outcomes, extra = collect_sources(settings, template, previous, state)
+    origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
+    warnings: dict[str, list[str]] = defaultdict(list)
+    for outcome in outcomes:
+        warnings[outcome.name].extend(outcome.warnings)
+
+    versions = []
+    for candidate in candidates:
+        status = _version_status(ledger, candidate)
+        if status is None:
+            continue  # blocked in the ledger: never published
+        record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
+        versions.append(Version(candidate, "", status, previous=record))
+    versions = parse_new(versions, settings, warnings)
+
+    groups: dict[str, list[Version]] = defaultdict(list)
+    for version in versions:
+        groups[version.rid].append(version)
+    for rid in groups:
+        groups[rid].sort(key=lambda v: (_created(v), v.vid), reverse=True)
+    nick = assign_nicknames(groups, ledger, previous, state)
+    written, reused = materialise_all(versions, nick, settings, work)
+
+    for version in versions:
+        origin = origin_of.get(id(version.candidate)) or (version.previous or {}).get("origin") or "zenodo"
+        state.versions[f"{version.rid}/{version.vid}"] = _state_record(version, origin)
+    index = resource_index(groups, nick)
+    write_json(work.resources, index)
+    zenodo_ok = state.sources["zenodo"].status == "ok"
+    write_json(work.download_counts, _download_counts(groups, zenodo_ok, settings))
+    write_json(work.partners, [extra["partners"][k] for k in sorted(extra["partners"])])
+    write_json(work.source_state, state.to_json())
+    proposals = propose_ledger_changes(groups, ledger, nick, work)
+    stale = sorted(name for name, s in state.sources.items() if s.status == "stale")
+    write_json(work.health("update"), {
+        "sources": {name: s.to_json() for name, s in sorted(state.sources.items())},
+        "warnings": {name: sorted(ms)[:MAX_WARNINGS_PER_SOURCE] for name, ms in sorted(warnings.items()) if ms},
+        "registration_errors": extra["registration_errors"], "ledger_errors": ledger.errors,
+        "ledger_proposals": sorted(proposals), "inputs": _input_hashes(settings.repo_root),
+    })
+    usable = bool(versions) or not all(s.status == "stale" for s in state.sources.values())
+    return UpdateReport(len(groups), len(versions), written, reused, stale, usable)

@@ -1,0 +1,149 @@
+"""Regenerate the bundled demo data (tiny real models, covers, RDFs) under scripts/collection_compiler/demo_data.
+
+Needs torch, onnx and onnxscript (the test extra). The output is committed, so `collection demo` runs with the
+core install only. Usage: python tools/make_demo_data.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+DEMO = Path(__file__).resolve().parents[1] / "scripts" / "collection_compiler" / "demo_data"
+ARCHITECTURE = textwrap.dedent('''
+    import torch
+
+
+    class TinyNet(torch.nn.Module):
+        """One 3x3 convolution and a sigmoid: a real model small enough to ship."""
+
+        def __init__(self, channels: int = 1):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(channels, channels, 3, padding=1)
+
+        def forward(self, x):
+            return torch.sigmoid(self.conv(x))
+''').lstrip()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def cover(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = (rng.random((68, 120, 3)) * 255).astype("uint8")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).resize((240, 136), Image.NEAREST).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def model_files(seed: int) -> dict[str, bytes]:
+    namespace: dict = {}
+    exec(ARCHITECTURE, namespace)  # noqa: S102 - our own architecture source, to build the weights
+    torch.manual_seed(seed)
+    net = namespace["TinyNet"]().eval()
+    rng = np.random.default_rng(seed)
+    test_input = rng.normal(10, 3, (1, 1, 64, 64)).astype("float32")
+    normalised = (test_input - test_input.mean()) / (test_input.std() + 1e-6)
+    with torch.no_grad():
+        test_output = net(torch.from_numpy(normalised)).numpy().astype("float32")
+    state = io.BytesIO()
+    torch.save(net.state_dict(), state)
+    traced = io.BytesIO()
+    torch.jit.save(torch.jit.trace(net, torch.from_numpy(normalised)), traced)
+    onnx_path = DEMO / "tmp.onnx"
+    torch.onnx.export(net, (torch.from_numpy(normalised),), str(onnx_path), opset_version=17, dynamo=False,
+                      input_names=["raw"], output_names=["probability"])
+    onnx_bytes = onnx_path.read_bytes()
+    onnx_path.unlink()
+    return {"tiny_net.py": ARCHITECTURE.encode(), "weights.pt": state.getvalue(), "weights_torchscript.pt":
+            traced.getvalue(), "weights.onnx": onnx_bytes, "test_input.npy": npy(test_input),
+            "test_output.npy": npy(test_output), "cover.png": cover(seed)}
+
+
+def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
+    return textwrap.dedent(f"""\
+        format_version: 0.4.10
+        type: model
+        name: {name}
+        description: A tiny real model for the offline demo; one convolution and a sigmoid.
+        authors:
+          - name: Demo Author
+            affiliation: BioImage Model Zoo
+        cite:
+          - text: "Demo citation"
+            doi: 10.5281/zenodo.1000001
+        maintainers:
+          - github_user: demo-maintainer
+        documentation: README.md
+        covers: [cover.png]
+        license: MIT
+        version: {version}
+        tags: [2d, fluorescence-light-microscopy, nuclei, semantic-segmentation, pytorch, unet]
+        timestamp: "2024-01-0{version[0]}T10:00:00"
+        inputs:
+          - name: raw
+            axes: bcyx
+            data_type: float32
+            shape: [1, 1, 64, 64]
+            preprocessing:
+              - name: zero_mean_unit_variance
+                kwargs: {{mode: per_sample, axes: xy, eps: 1.0e-6}}
+        outputs:
+          - name: probability
+            axes: bcyx
+            data_type: float32
+            shape: {{reference_tensor: raw, scale: [1, 1, 1, 1], offset: [0, 0, 0, 0]}}
+        test_inputs: [test_input.npy]
+        test_outputs: [test_output.npy]
+        weights:
+          pytorch_state_dict:
+            source: weights.pt
+            sha256: {sha256(files["weights.pt"])}
+            architecture: tiny_net.py:TinyNet
+            architecture_sha256: {sha256(files["tiny_net.py"])}
+            kwargs: {{channels: 1}}
+            pytorch_version: "2.13"
+          torchscript:
+            source: weights_torchscript.pt
+            sha256: {sha256(files["weights_torchscript.pt"])}
+            parent: pytorch_state_dict
+            pytorch_version: "2.13"
+          onnx:
+            source: weights.onnx
+            sha256: {sha256(files["weights.onnx"])}
+            parent: pytorch_state_dict
+            opset_version: 17
+        """)
+
+
+README = b"# Tiny demo model\n\nA convolution and a sigmoid.\n\n# Validation\n\nReproduces its test outputs.\n"
+
+
+def main() -> None:
+    for seed, version in ((1, "1.0.0"), (2, "2.0.0")):
+        folder = DEMO / "models" / f"tiny-v{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        files = model_files(seed)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+        (folder / "README.md").write_bytes(README)
+        (folder / "rdf.yaml").write_text(model_rdf("Tiny Nuclei Segmenter", files, version))
+    print("demo data written to", DEMO)
+
+
+if __name__ == "__main__":
+    main()
