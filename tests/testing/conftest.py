@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import shutil
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,19 @@ class Sleeper(TinyNet):
             time.sleep(1)
 
 
+class Crasher(TinyNet):
+    def forward(self, x):
+        import os
+        import signal
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class EnvProbe(TinyNet):
+    def forward(self, x):
+        import os
+        raise RuntimeError("environment: " + " ".join(sorted(os.environ)))
+
+
 class Hog(TinyNet):
     def forward(self, x):
         hog = torch.ones(4 * 1024 ** 3 // 4)  # 4 GiB
@@ -78,6 +92,8 @@ def zmuv(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 def export_weights(model: Any, folder: Path, examples: tuple[Any, ...], formats: tuple[str, ...]) -> dict[str, Path]:
     import torch
 
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..*")
+    warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
     paths = {}
     if "pytorch_state_dict" in formats:
         paths["pytorch_state_dict"] = folder / "weights.pt"
@@ -260,9 +276,3 @@ def http_folder() -> Iterator[Callable[[Path], str]]:
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     return Settings(work_dir=tmp_path / "work", http_retries=0, http_timeout=10)
-
-
-def edit_rdf(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    rdf = yamlio.load_yaml_file(path)
-    change(rdf)
-    path.write_text(yamlio.dump_yaml(rdf))

@@ -12,6 +12,7 @@ import posixpath
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -83,8 +84,11 @@ class ZipPackage:
             raise FileFetchError(f"{self.path}: no entry {name!r}")
         info = self._zip.getinfo(name)
         # The header's size may lie: read at most one byte more than declared and compare.
-        with self._zip.open(info) as f:
-            data = f.read(min(info.file_size, self.max_bytes) + 1)
+        try:
+            with self._zip.open(info) as f:
+                data = f.read(min(info.file_size, self.max_bytes) + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError) as e:
+            raise FileFetchError(f"{self.path}: entry {name!r} is corrupt ({e})") from None
         if len(data) != info.file_size:
             raise FileFetchError(f"{self.path}: entry {name!r} does not match its declared size")
         return data
