@@ -11,9 +11,9 @@ from pathlib import Path
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">"\'&'
 XSS_URL = "javascript:window.__xss=1"
-WORDS = ("cell nucleus membrane segmentation denoising fluorescence confocal electron tissue organoid zebrafish "
-         "mitochondria plant unet network restoration deconvolution instance semantic boundary prediction "
-         "microscopy image stack volume time lapse training model dataset robust accurate fast").split()
+WORDS = ("cell nucleus membrane segmentation denoising fluorescence confocal electron tissue organoid "  # noqa: SIM905
+         "zebrafish mitochondria plant unet network restoration deconvolution instance semantic boundary "
+         "prediction microscopy image stack volume time lapse training model dataset robust accurate fast").split()
 TAGS = ["2d", "3d", "unet", "segmentation", "instance-segmentation", "denoising", "pytorch", "onnx", "torchscript",
         "fluorescence-light-microscopy", "electron-microscopy", "nuclei", "cells", "ilastik", "deepimagej",
         "tissue", "plant", "mitochondria", "stardist", "restoration"] + [f"topic-{i}" for i in range(60)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,7 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
     _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
-    known = {r.rid for r in tree.resources}
-    for resource in tree.resources:
-        _resource_pages(env, out, resource, site, known, resource_thumbs.get(resource.rid, []), docs)
+    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
     _partner_pages(env, out, tree, site)
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
            rows=_compatibility(tree.resources), tools=site["tools"])
@@ -120,35 +120,75 @@ def _partner(details: dict[str, Any]) -> dict[str, Any]:
             "contact": one_line(details.get("contact"), 200)}
 
 
+_JOB: tuple[Any, ...] | None = None  # what forked workers render (inherited, not pickled)
+PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
+
+
+def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
+                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> None:
+    """Resource pages are independent: split them over the cores with forked workers (Linux), else in-process."""
+    global _JOB
+    workers = min(os.cpu_count() or 1, 8)
+    _JOB = (settings, out, resources, site, thumbs, docs, workers)
+    try:
+        if workers > 1 and len(resources) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                pool.map(_render_share, range(workers))
+        else:
+            for share in range(workers):
+                _render_share(share)
+    finally:
+        _JOB = None
+
+
+def _render_share(share: int) -> None:
+    assert _JOB is not None
+    settings, out, resources, site, thumbs, docs, workers = _JOB
+    env = environment(settings)
+    known = {r.rid for r in resources}
+    for resource in resources[share::workers]:
+        _resource_pages(env, out, resource, site, known, thumbs.get(resource.rid, []), docs)
+
+
+# A version's page is rendered once and written at two depths (the resource page shows the latest version):
+# these markers stand for the relative prefixes and are replaced per copy. Texts never hold NUL (safety.text).
+ROOT, HERE, VDIR = "\x00R\x00", "\x00H\x00", "\x00V\x00"
+
+
 def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
                     known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> None:
     base = id_path(out / "resources", resource.rid)
     depth = resource.rid.count("/") + 2
     versions = [{"vid": v.vid, "name": v.version_name, "created": v.created[:10], "status": v.status}
                 for v in resource.versions]
-    common = {"site": site, "resource": resource, "entry": _entry_view(resource), "versions": versions}
+    common = {"site": site, "resource": resource, "entry": _entry_view(resource), "versions": versions,
+              "root": ROOT, "here": HERE, "vdir": VDIR, "thumbs": thumbs}
+    template = env.get_template("resource.html")
     for position, version in enumerate(resource.versions):
         rdf_path = f"rdfs/{resource.rid}/{version.vid}"
         rdf_url = f"{site['url']}/{rdf_path}/rdf.yaml"
         page_url = f"{site['url']}/resources/{resource.rid}/{version.vid}/index.html"
-        view = pages.version_view(resource, version, known)
-        context = {**common, "version": view, "latest": position == 0, "rdf_path": rdf_path, "rdf_url": rdf_url,
+        context = {**common, "version": pages.version_view(resource, version, known), "latest": position == 0,
+                   "rdf_path": rdf_path, "rdf_url": rdf_url,
                    "documentation": docs.get((resource.rid, version.vid), ""),
                    "downloads": pages.package_links(resource, version),
                    "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
                                               site["partner_docs"]),
                    "bibtex": citation.bibtex(resource, version, page_url),
                    "cff": citation.cff(resource, version, page_url)}
-        vdir = id_path(base, version.vid)
-        _write(env, "resource.html", vdir / "index.html", root="../" * (depth + 1), thumbs=thumbs,
-               here="../", **context)
+        html = template.render(**context)
+        vdir = base / version.vid  # vid checked by model.read_tree
+        write_text_atomic(vdir / "index.html", _place(html, "../" * (depth + 1), "../", ""))
         write_text_atomic(vdir / "citation.bib", context["bibtex"])
         write_text_atomic(vdir / "CITATION.cff", context["cff"])
         if position == 0:
-            _write(env, "resource.html", base / "index.html", root="../" * depth, thumbs=thumbs, here="",
-                   **context)
+            write_text_atomic(base / "index.html", _place(html, "../" * depth, "", f"{version.vid}/"))
     if not resource.versions:
         log.warning("%s: no readable version; no page written", resource.rid)
+
+
+def _place(html: str, root: str, here: str, vdir: str) -> str:
+    return html.replace(ROOT, root).replace(HERE, here).replace(VDIR, vdir)
 
 
 def _entry_view(resource: Resource) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def text(value: Any, limit: int = MAX_TEXT) -> str:
         return str(value)
     if not isinstance(value, str):
         return ""
-    value = value.strip()
+    value = value.replace("\x00", "").strip()  # NUL marks page-relative paths in rendered pages
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 

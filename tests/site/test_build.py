@@ -1,0 +1,125 @@
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+from collection_compiler.site import render_site
+
+
+def _html_files(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.html"))
+
+
+class _Elements(HTMLParser):
+    """Every element with its attributes, as a browser's tokenizer sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.script_text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.script_text.append(data)
+
+
+def test_pages_are_written_at_real_paths(built: Path):
+    for rel in ("index.html", "404.html", "feed.xml", "search-index.json", "search-index.js", "static/site.css",
+                "static/search.js", "compatibility/index.html", "health/index.html", "partners/index.html",
+                "partners/ilastik/index.html", "resources/10.5281/zenodo.1000001/index.html",
+                "resources/10.5281/zenodo.1000001/2000012/index.html",
+                "resources/10.5281/zenodo.1000001/2000011/index.html",
+                "resources/10.5281/zenodo.1000001/2000012/citation.bib",
+                "resources/10.5281/zenodo.1000001/2000012/CITATION.cff", "resources/ilastik/res-9/latest/index.html"):
+        assert (built / rel).is_file(), rel
+
+
+def test_resource_page_shows_tests_docs_downloads_and_versions(built: Path):
+    page = (built / "resources/10.5281/zenodo.1000001/index.html").read_text("utf-8")
+    assert page.count('<tr class="row-') == 3  # three testers
+    assert "shape mismatch in output" not in page or "<details>" in page
+    assert "<h1>Model 1</h1>" in page  # documentation fetched and rendered
+    assert 'href="javascript' not in page and "&lt;b&gt;raw html&lt;/b&gt;" in page
+    assert 'href="https://example.org/1/w.onnx"' in page  # weights per format
+    assert 'href="2000012/index.html"' in page and 'href="2000011/index.html"' in page
+    assert 'href="../../../static/site.css"' in page
+    old = (built / "resources/10.5281/zenodo.1000001/2000011/index.html").read_text("utf-8")
+    assert "See the latest version" in old and 'href="../../../../static/site.css"' in old
+    assert re.search(r'<img src="../../../thumbnails/[0-9a-f]{32}\.jpg"', page)  # cover-1 is a JPEG
+
+
+def test_every_text_field_with_a_payload_renders_inert(built: Path, xss_marker: str):
+    pages = _html_files(built)
+    assert len(pages) > 30
+    for path in pages:
+        parser = _Elements()
+        parser.feed(path.read_text("utf-8"))
+        assert not "".join(parser.script_text).strip(), f"{path}: inline script"
+        for tag, attrs in parser.elements:
+            assert not any(name.startswith("on") for name in attrs), (path, tag, attrs)
+            if tag == "script":
+                assert attrs["src"].endswith(("static/site.js", "static/search.js")), (path, attrs)
+            for name in ("href", "src"):
+                value = attrs.get(name) or ""
+                assert not value.strip().lower().startswith(("javascript:", "data:", "vbscript:")), (path, attrs)
+    index = (built / "search-index.js").read_text("utf-8")
+    assert "</script" not in index.lower() and "<" not in index
+
+
+def test_search_index_is_slim_and_carries_tool_status(built: Path):
+    index = json.loads((built / "search-index.json").read_text("utf-8"))
+    assert len(index["items"]) == 12
+    item = next(i for i in index["items"] if i["i"] == "10.5281/zenodo.1000001")
+    assert set(item["s"]) == {"bioimageio.core", "ilastik", "deepimagej"} and item["s"]["deepimagej"] == "p"
+    assert index["tools"]["deepimagej"] == "deepImageJ"
+    assert all(len(i["d"]) <= 140 for i in index["items"])
+
+
+def test_feed_is_valid_atom(built: Path):
+    root = ET.fromstring((built / "feed.xml").read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = root.findall("a:entry", ns)
+    assert len(entries) == 12
+    dates = [e.find("a:updated", ns).text for e in entries]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_rebuild_is_deterministic_and_reuses_covers_and_docs(built: Path, tmp_path: Path, assets, settings,
+                                                             make_tree):
+    hits = sum(assets.hits.values())
+    snapshot = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    mtimes = {p: os.stat(p).st_mtime_ns for p in snapshot}
+    render_site(built, settings, None)  # in place: nothing changes, nothing is rewritten
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == snapshot
+    assert all(os.stat(p).st_mtime_ns == m for p, m in mtimes.items())
+    fresh = tmp_path / "fresh"
+    make_tree(fresh, 12, xss_every=4, versions=2, cover=lambda i: f"{assets.url}/cover-{i}.png",
+              doc=lambda i: f"{assets.url}/doc-{i}.md")
+    render_site(fresh, settings, previous=built)
+    assert sum(assets.hits.values()) == hits  # covers and docs came from the previous deploy
+    assert (fresh / "index.html").read_bytes() == (built / "index.html").read_bytes()
+
+
+def test_missing_and_broken_files_do_not_stop_the_build(tmp_path: Path, make_tree, settings):
+    out = tmp_path / "out"
+    make_tree(out, 5)
+    (out / "rdfs/10.5281/zenodo.1000002/2000021/rdf.yaml").write_text("{not: [valid", "utf-8")
+    (out / "rdfs/10.5281/zenodo.1000003/2000031/summary.json").unlink()
+    collection = json.loads((out / "collection.json").read_text("utf-8"))
+    collection["collection"].append({"id": "../../etc", "name": "evil", "versions": ["1"]})
+    (out / "collection.json").write_text(json.dumps(collection), "utf-8")
+    render_site(out, settings, None)
+    assert (out / "resources/10.5281/zenodo.1000003/index.html").is_file()
+    assert not (out / "resources/10.5281/zenodo.1000002/index.html").exists()
+    assert not (tmp_path / "etc").exists()
+    assert "No test results yet." in (out / "resources/10.5281/zenodo.1000003/index.html").read_text("utf-8")
