@@ -48,7 +48,8 @@ def test_relative_tolerance_scales_with_expected_magnitude():
 
 def test_shape_and_nan_mismatches_fail():
     assert "shape [2, 2] differs" in compare("o", np.zeros((2, 2)), np.zeros((2, 3)), TOL).message
-    assert not compare("o", np.array([np.nan, 1.0]), np.array([0.0, 1.0]), {**TOL, "mismatched_elements_per_million": 0}).ok
+    strict = {**TOL, "mismatched_elements_per_million": 0}
+    assert not compare("o", np.array([np.nan, 1.0]), np.array([0.0, 1.0]), strict).ok
 
 
 def _plan(generation: str, config: dict) -> ModelPlan:

@@ -38,6 +38,8 @@ def detail_name(weight_format: str) -> str:
 
 @dataclass
 class TestOptions:
+    __test__ = False  # not a pytest test class
+
     device: str = "auto"
     limits: Limits = field(default_factory=Limits)
     scratch_root: Path | None = None
