@@ -41,6 +41,7 @@ class State:
     sources: dict[str, SourceState] = field(default_factory=dict)  # "zenodo", "partner:<id>"
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {commit, details}
     nicknames: dict[str, list[str]] = field(default_factory=dict)  # rid -> [nickname, icon]
+    rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # "<rid>/<vid>" -> {fingerprint, error}
 
     @classmethod
     def load(cls, previous: Path | None) -> State:
@@ -54,6 +55,7 @@ class State:
             sources={k: SourceState(**v) for k, v in (data.get("sources") or {}).items()},
             partners=data.get("partners") or {},
             nicknames=data.get("nicknames") or {},
+            rejected=data.get("rejected") or {},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +65,7 @@ class State:
             "sources": {k: v.to_json() for k, v in sorted(self.sources.items())},
             "partners": self.partners,
             "nicknames": self.nicknames,
+            "rejected": self.rejected,
         }
 
     def mark(self, source: str, error: str | None, previous: State) -> SourceState:

@@ -105,12 +105,12 @@ def collect(client: HttpClient, settings: Settings, registration: Registration, 
         outcome.error = str(e)
         return outcome
     outcome.state["details"] = partner_details(registration, collection)
-    _resolve_entries(client, settings, registration, collection, entries, url, commit, outcome)
+    _resolve_entries(client, settings, registration, collection, entries, url, outcome)
     return outcome
 
 
 def _resolve_entries(client: HttpClient, settings: Settings, registration: Registration,
-                     collection: dict[str, Any], entries: list[Any], url: str, commit: str,
+                     collection: dict[str, Any], entries: list[Any], url: str,
                      outcome: SourceOutcome) -> None:
     def resolve(indexed: tuple[int, Any]) -> Candidate | str:
         index, entry = indexed
@@ -126,7 +126,7 @@ def _resolve_entries(client: HttpClient, settings: Settings, registration: Regis
         return Candidate(
             resource_id=rid, version_id=PARTNER_VERSION, source="partner", partner_id=registration.id,
             root_url=root, raw=rdf, bioimageio={"version_name": PARTNER_VERSION},
-            fingerprint=fingerprint(commit, json.dumps(yamlio.json_safe(rdf), sort_keys=True)))
+            fingerprint=fingerprint(root, json.dumps(yamlio.json_safe(rdf), sort_keys=True)))
 
     seen: set[str] = set()
     for result in client.map(resolve, list(enumerate(entries))):

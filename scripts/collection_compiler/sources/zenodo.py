@@ -134,8 +134,9 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
 
 
 def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
-            is_unchanged: Callable[[Candidate], bool]) -> SourceOutcome:
-    """List the records and fetch the RDFs of versions that are new or changed (concurrently, bounded)."""
+            needs_fetch: Callable[[Candidate], bool]) -> SourceOutcome:
+    """List the records and fetch the RDFs that `needs_fetch` asks for (new or changed versions; concurrently,
+    bounded). The others keep raw=None."""
     outcome = SourceOutcome("zenodo")
     try:
         hits = list_records(client, settings, config)
@@ -150,7 +151,7 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
         elif (candidate.resource_id, candidate.version_id) not in seen:
             seen.add((candidate.resource_id, candidate.version_id))
             outcome.candidates.append(candidate)
-    to_fetch = [c for c in outcome.candidates if not is_unchanged(c)]
+    to_fetch = [c for c in outcome.candidates if needs_fetch(c)]
 
     def fetch(candidate: Candidate) -> bytes | str:
         try:

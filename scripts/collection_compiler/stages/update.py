@@ -100,20 +100,28 @@ def _carried_over(previous: State, origin: str) -> list[Candidate]:
     return carried
 
 
-def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State
+def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger
                     ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
     registrations, registration_errors = load_registrations(settings.repo_root)
 
-    def unchanged(candidate: Candidate) -> bool:
-        record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
-        return bool(record and record["fingerprint"] == candidate.fingerprint
+    def needs_fetch(candidate: Candidate) -> bool:
+        """Not when blocked, unchanged since the previous deploy, or rejected before with the same input."""
+        key = f"{candidate.resource_id}/{candidate.version_id}"
+        if _version_status(ledger, candidate) is None:
+            return False
+        rejected = previous.rejected.get(key)
+        if rejected and rejected["fingerprint"] == candidate.fingerprint:
+            state.rejected[key] = rejected
+            return False
+        record = previous.versions.get(key)
+        return not (record and record["fingerprint"] == candidate.fingerprint
                     and _previous_rdf(settings, candidate.resource_id, candidate.version_id))
 
     def previous_commit(partner_id: str) -> str | None:
         return (previous.partners.get(partner_id) or {}).get("commit")
 
     with HttpClient(settings) as client:
-        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), unchanged)]
+        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch)]
         outcomes += partner_source.collect_all(client, settings, registrations, previous_commit)
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
@@ -158,14 +166,17 @@ def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -
     return fingerprint(candidate.fingerprint, bioimageio, settings.site_url, rdf.MATERIALISER_VERSION)
 
 
-def parse_new(versions: list[Version], settings: Settings, warnings: dict[str, list[str]]) -> list[Version]:
-    """Parse the fetched RDFs; a version that cannot be fetched or parsed keeps its previous deploy if any."""
+def parse_new(versions: list[Version], settings: Settings, state: State) -> list[Version]:
+    """Parse the fetched RDFs; a version that cannot be fetched or parsed keeps its previous deploy if any.
+    A rejected input is remembered (with its fingerprint) so it is not fetched again until it changes."""
     fresh = [v for v in versions if v.candidate.raw is not None]
     jobs = [(f"{v.candidate.root_url} ({v.rid}/{v.vid})", v.candidate.raw) for v in fresh]
     for version, parsed in zip(fresh, cpu_map(_parse_job, jobs, settings.concurrency), strict=True):
         if isinstance(parsed, str):
             c = version.candidate
-            warnings["zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"].append(parsed)
+            state.rejected[f"{version.rid}/{version.vid}"] = {
+                "fingerprint": c.fingerprint, "error": parsed,
+                "source": "zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"}
             version.candidate.raw = None  # fall back to the previous deploy below
         else:
             version.data = parsed
@@ -334,7 +345,7 @@ def update(settings: Settings) -> UpdateReport:
     previous = State.load(settings.previous)
     ledger = Ledger.load(settings.repo_root)
     state = State()
-    candidates, outcomes, extra = collect_sources(settings, template, previous, state)
+    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger)
     origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
     warnings: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
@@ -347,7 +358,9 @@ def update(settings: Settings) -> UpdateReport:
             continue  # blocked in the ledger: never published
         record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
         versions.append(Version(candidate, "", status, previous=record))
-    versions = parse_new(versions, settings, warnings)
+    versions = parse_new(versions, settings, state)
+    for rejected in state.rejected.values():  # reported on every run until the input is fixed
+        warnings[rejected.get("source", "zenodo")].append(rejected["error"])
 
     groups: dict[str, list[Version]] = defaultdict(list)
     for version in versions:

@@ -1,0 +1,256 @@
+"""The update and build stages against the fake Zenodo and GitHub servers and local partner git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from collection_compiler import yamlio
+from collection_compiler.demo import DemoWorld, git_commit_tree
+from collection_compiler.fakes.zenodo import FakeRecord
+from collection_compiler.settings import Settings
+from collection_compiler.stages.build import build
+from collection_compiler.stages.update import UpdateReport, update
+
+MODEL = "10.5281/zenodo.1000"
+DATASET = "10.5281/zenodo.2000"
+
+
+def update_and_build(settings: Settings) -> UpdateReport:
+    report = update(settings)
+    build(settings, site=False)
+    return report
+
+
+def entries(out: Path) -> dict[str, dict[str, Any]]:
+    return {e["id"]: e for e in json.loads((out / "collection.json").read_text())["collection"]}
+
+
+def health(out: Path) -> dict[str, Any]:
+    return json.loads((out / "health.json").read_text())
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_first_run_publishes_every_usable_resource(world: DemoWorld):
+    settings = world.settings()
+    report = update_and_build(settings)
+    assert report.usable and not report.stale
+    published = entries(settings.out)
+    assert set(published) == {MODEL, DATASET, "ilastik/ilastik", "ilastik/tiny-segmenter",
+                              "ilastik/pixel-classification-notebook", "zero/Dataset_StarDist_2D_demo"}
+    model = published[MODEL]
+    assert model["versions"] == ["1002", "1001"]  # newest first
+    assert model["rdf_source"] == "http://localhost:8000/rdfs/10.5281/zenodo.1000/1002/rdf.yaml"
+    assert model["download_count"] == 42 and model["type"] == "model"
+    assert [e["download_count"] for e in published.values()] == sorted(
+        (e["download_count"] for e in published.values()), reverse=True)
+    doc = json.loads((settings.out / "collection.json").read_text())
+    assert doc["config"]["n_resources"] == {"application": 1, "dataset": 2, "model": 2, "notebook": 1}
+    assert doc["config"]["n_resource_versions"] == {"application": 1, "dataset": 2, "model": 3, "notebook": 1}
+    assert {p["id"] for p in doc["config"]["partners"]} == {"ilastik", "zero"}
+    # the search was paged (page_size 2 in the demo template) until an empty page
+    pages = [int(r.query["page"]) for r in world.zenodo.requests_to(r"^/api/records$")]
+    assert sorted(pages) == list(range(1, max(pages) + 1)) and max(pages) >= 4
+
+
+def test_materialised_rdf_follows_the_contract(world: DemoWorld):
+    settings = world.settings()
+    update_and_build(settings)
+    rdf = yamlio.load_yaml_file(settings.out / "rdfs" / MODEL / "1002" / "rdf.yaml")
+    assert rdf["id"] == f"{MODEL}/1002"
+    assert rdf["rdf_source"] == f"http://localhost:8000/rdfs/{MODEL}/1002/rdf.yaml"
+    bio = rdf["config"]["bioimageio"]
+    assert bio["version_id"] == "1002" and bio["doi"] == "10.5281/zenodo.1002" and bio["owners"] == [1]
+    assert bio["status"] == "pending" and bio["version_name"] == "2.0.0"
+    assert bio["nickname"] == entries(settings.out)[MODEL]["nickname"]
+    # relative file references now point at the record's files
+    base = f"{world.zenodo.api}/records/1002/files"
+    assert rdf["test_inputs"] == [f"{base}/test_input.npy/content"]
+    assert rdf["weights"]["pytorch_state_dict"]["architecture"] == f"{base}/tiny_net.py/content:TinyNet"
+    assert rdf["documentation"] == f"{base}/README.md/content"
+    partner_rdf = yamlio.load_yaml_file(settings.out / "rdfs/ilastik/tiny-segmenter/latest/rdf.yaml")
+    assert partner_rdf["weights"]["onnx"]["source"] == \
+        f"{world.github.raw}/ilastik/bioimage-io-resources/main/models/tiny/weights.onnx"
+    assert "config" not in partner_rdf or "splash_title" not in partner_rdf["config"]  # no partner config leak
+    notebook = yamlio.load_yaml_file(settings.out / "rdfs/ilastik/pixel-classification-notebook/latest/rdf.yaml")
+    assert notebook["links"] == ["ilastik/ilastik"]
+
+
+def test_bad_records_are_reported_not_published(world: DemoWorld):
+    settings = world.settings()
+    update_and_build(settings)
+    warnings = "\n".join(health(settings.out)["stages"]["update"]["warnings"]["zenodo"])
+    assert "record 3001 (10.5281/zenodo.3000): no rdf.yaml" in warnings
+    assert "zenodo.5000/5001): invalid YAML" in warnings
+    assert "record 4001: skipped" in warnings  # backup record
+    published = entries(settings.out)
+    assert not {"10.5281/zenodo.3000", "10.5281/zenodo.4000", "10.5281/zenodo.5000"} & set(published)
+    assert "10.5281/zenodo.6000" not in published  # blocked in the ledger
+    assert not (settings.out / "rdfs/10.5281/zenodo.6000").exists()
+
+
+def test_non_mapping_rdf_and_unsafe_ids_are_refused(world: DemoWorld):
+    world.zenodo.add(FakeRecord(7001, 7000, "2024-04-01T00:00:00+00:00", ["bioimage.io"], {"rdf.yaml": b"- a\n- b\n"}))
+    record = world.zenodo.add(FakeRecord(8001, 8000, "2024-04-02T00:00:00+00:00", ["bioimage.io"],
+                                         {"rdf.yaml": b"type: model\nname: x\n"}))
+    hit = world.zenodo.hit(record)
+    hit["conceptdoi"] = "10.5281/../../etc"
+    settings = world.settings()
+    update_and_build(settings)
+    warnings = "\n".join(health(settings.out)["stages"]["update"]["warnings"]["zenodo"])
+    assert "top level must be a mapping, not a list" in warnings
+    assert "no usable record id or concept DOI ('10.5281/../../etc')" in warnings
+    assert not any(".." in p for p in tree_bytes(settings.out))
+
+
+def test_a_blocked_version_is_not_published(world: DemoWorld):
+    ledger = world.hub / "collection" / MODEL / "resource.yaml"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nversions:\n  - {{version_id: '1002', status: blocked}}\n")
+    settings = world.settings()
+    update_and_build(settings)
+    assert entries(settings.out)[MODEL]["versions"] == ["1001"]
+    assert not (settings.out / "rdfs" / MODEL / "1002").exists()
+
+
+def test_retries_on_server_errors_and_rate_limits(world: DemoWorld):
+    world.zenodo.fail(r"^/api/records$", status=500, times=2)
+    world.zenodo.fail(r"/files/rdf.yaml/content$", status=429, times=1, retry_after="0")
+    world.github.fail(r"/commits/", status=503, times=1)
+    settings = world.settings()
+    report = update_and_build(settings)
+    assert not report.stale
+    assert MODEL in entries(settings.out) and "ilastik/ilastik" in entries(settings.out)
+
+
+def test_a_timeout_is_retried(world: DemoWorld):
+    world.zenodo.fail(r"/records/1002/files/rdf.yaml/content$", status=200, times=1, hang=1.5)
+    settings = world.settings(http_timeout=0.5)
+    update_and_build(settings)
+    assert entries(settings.out)[MODEL]["versions"] == ["1002", "1001"]
+
+
+def test_failing_sources_keep_their_previous_state(world: DemoWorld, tmp_path: Path):
+    first = world.settings(out=tmp_path / "first", work_dir=tmp_path / "w1")
+    update_and_build(first)
+    counts = (first.out / "download_counts.json").read_text()
+    assert json.loads(counts)[MODEL] == 42
+    world.zenodo.fail(r"^/api/records$", status=500, times=100)
+    shutil.rmtree(world.repos / "ilastik")  # the partner's repository vanished
+    second = world.settings(out=tmp_path / "second", work_dir=tmp_path / "w2", previous=first.out)
+    report = update_and_build(second)
+    assert report.stale == ["partner:ilastik", "zenodo"]
+    assert entries(second.out).keys() == entries(first.out).keys()
+    assert (second.out / "download_counts.json").read_text() == counts  # never emptied
+    sources = health(second.out)["sources"]
+    assert sources["zenodo"]["status"] == "stale" and sources["zenodo"]["since"] == "2026-01-01T00:00:00+00:00"
+    assert "HTTP 500" in sources["zenodo"]["error"]
+    assert sources["partner:ilastik"]["status"] == "stale"
+
+
+def test_a_removed_partner_entry_disappears(world: DemoWorld, tmp_path: Path):
+    first = world.settings()
+    update_and_build(first)
+    assert (first.out / "rdfs/ilastik/pixel-classification-notebook/latest/rdf.yaml").exists()
+    repo = world.repos / "ilastik/bioimage-io-resources"
+    content = tmp_path / "content"
+    shutil.copytree(repo, content, ignore=shutil.ignore_patterns(".git"))
+    collection = yamlio.load_yaml_file(content / "collection.yaml")
+    collection["collection"] = [e for e in collection["collection"] if e.get("id") != "pixel-classification-notebook"]
+    (content / "collection.yaml").write_text(yamlio.dump_yaml(collection))
+    git_commit_tree(repo, "main", content, "remove the notebook")
+    second = world.settings(previous=first.out, work_dir=tmp_path / "w2")
+    update_and_build(second)
+    assert "ilastik/pixel-classification-notebook" not in entries(second.out)
+    assert not (second.out / "rdfs/ilastik/pixel-classification-notebook").exists()
+
+
+def test_rebuilds_are_byte_identical(world: DemoWorld, tmp_path: Path):
+    a = world.settings(out=tmp_path / "a", work_dir=tmp_path / "wa")
+    b = world.settings(out=tmp_path / "b", work_dir=tmp_path / "wb")
+    update_and_build(a)
+    update_and_build(b)
+    assert tree_bytes(a.out) == tree_bytes(b.out)
+
+
+def test_a_no_change_rerun_fetches_and_rewrites_nothing(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    first = world.settings(out=site, work_dir=tmp_path / "w1")
+    update_and_build(first)
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    world.zenodo.log.clear()
+    world.github.log.clear()
+    report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert report.written == 0 and report.reused == report.versions == 7
+    assert not world.zenodo.requests_to(r"/files/")  # no RDF downloaded again
+    assert not world.github.requests_to(r"^/raw/")  # unchanged partner commits: collection files not re-read
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_new_version_is_picked_up_incrementally(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    nickname = entries(site)[MODEL]["nickname"]
+    record = world.zenodo.records[1002]
+    world.zenodo.add(FakeRecord(1003, 1000, "2024-05-01T10:00:00+00:00", record.keywords, record.files,
+                                record.title, "3.0.0", unique_downloads=50))
+    world.zenodo.log.clear()
+    report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert report.written == 1
+    fetched = {r.path for r in world.zenodo.requests_to(r"/files/")}
+    assert fetched == {"/api/records/1003/files/rdf.yaml/content"}
+    model = entries(site)[MODEL]
+    assert model["versions"] == ["1003", "1002", "1001"] and model["download_count"] == 50
+    assert model["nickname"] == nickname  # kept once given
+
+
+def test_nicknames_are_deterministic_and_kept(world: DemoWorld, tmp_path: Path):
+    settings = world.settings()
+    update_and_build(settings)
+    first = entries(settings.out)[MODEL]["nickname"]
+    with DemoWorld(tmp_path / "other").populate() as other:
+        other_settings = other.settings()
+        update_and_build(other_settings)
+        assert entries(other_settings.out)[MODEL]["nickname"] == first
+    proposal = yamlio.load_yaml_file(settings.work_dir / "ledger" / MODEL / "resource.yaml")
+    assert proposal["nickname"] == first
+    assert [v["version_id"] for v in proposal["versions"]] == ["1002", "1001"]
+    # a nickname given in the ledger wins and stays
+    ledger = world.hub / "collection" / MODEL / "resource.yaml"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nnickname: wise-owl\nnickname_icon: 🦉\nversions: []\n")
+    again = world.settings(out=tmp_path / "again", work_dir=tmp_path / "w3")
+    update_and_build(again)
+    assert entries(again.out)[MODEL]["nickname"] == "wise-owl"
+    assert entries(again.out)[MODEL]["nickname_icon"] == "🦉"
+
+
+def test_unreachable_partner_without_previous_deploy(world: DemoWorld):
+    shutil.rmtree(world.repos / "HenriquesLab")
+    settings = world.settings()
+    report = update_and_build(settings)
+    assert report.stale == ["partner:zero"]
+    assert "zero/Dataset_StarDist_2D_demo" not in entries(settings.out)
+    assert MODEL in entries(settings.out)
+
+
+def test_nothing_usable_is_an_error(world: DemoWorld, tmp_path: Path):
+    world.zenodo.fail(r".*", status=500, times=1000)
+    world.github.fail(r".*", status=500, times=1000)
+    report = update(world.settings())
+    assert report.usable is False
+
+
+def test_work_folder_paths_never_leave_their_root(world: DemoWorld):
+    settings = world.settings()
+    update(settings)
+    for path in settings.work_dir.rglob("*"):
+        assert path.resolve().is_relative_to(settings.work_dir.resolve())
+    assert os.path.isfile(settings.work_dir / "resources.json")

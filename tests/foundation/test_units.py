@@ -1,0 +1,116 @@
+"""Settings, ids, safe YAML and the HTTP client's retry rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collection_compiler import ids, nicknames, settings, yamlio
+from collection_compiler.fakes.server import FakeServer, Reply
+from collection_compiler.files import id_path
+from collection_compiler.http import FetchError, HttpClient
+
+
+def test_environment_and_flags_override_defaults():
+    env = {"COLLECTION_ZENODO_API": "http://127.0.0.1:9/api/", "GITHUB_TOKEN": "t0k", "COLLECTION_CONCURRENCY": "3"}
+    s = settings.from_environment(env)
+    assert s.zenodo_api == "http://127.0.0.1:9/api" and s.github_token == "t0k" and s.concurrency == 3
+    assert s.github_api == "https://api.github.com" and "t0k" not in repr(s)
+    parser = __import__("argparse").ArgumentParser()
+    settings.add_arguments(parser)
+    args = parser.parse_args(["--zenodo-api", "http://x/api", "--work-dir", "w"])
+    s = settings.from_args(args, env)
+    assert s.zenodo_api == "http://x/api" and s.work_dir == Path("w") and s.concurrency == 3
+
+
+def test_clone_urls_for_remote_and_local_git_bases(tmp_path: Path):
+    assert settings.Settings().clone_url("ilastik/r") == "https://github.com/ilastik/r.git"
+    (tmp_path / "ilastik" / "r.git").mkdir(parents=True)
+    for base in (str(tmp_path), f"file://{tmp_path}"):
+        assert settings.Settings(git_base=base).clone_url("ilastik/r") == str(tmp_path / "ilastik" / "r.git")
+
+
+@pytest.mark.parametrize("bad", ["", "..", "a/../b", "/abs", "a\\b", "a//b", "a/", ".hidden", "a b", 7, None,
+                                 "x" * 300])
+def test_unsafe_ids_are_refused(bad):
+    with pytest.raises(ids.UnsafeIdError):
+        ids.check_path_id(bad)
+
+
+def test_safe_ids_become_paths_below_the_root(tmp_path: Path):
+    assert id_path(tmp_path, "10.5281/zenodo.123", "456") == tmp_path / "10.5281/zenodo.123/456"
+    assert ids.is_safe_id("fiji/N2VSEMDemo")
+    with pytest.raises(ids.UnsafeIdError):
+        id_path(tmp_path, "a/../../etc")
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe bad", "not UTF-8"),
+    (b"a: 1\na: 2\n", "duplicate key"),
+    (b"a: &x [1]\n" + b"".join(b"b%d: [*x, *x]\n" % i for i in range(60)), "aliases"),
+    (b"a: " + b"[" * 200 + b"]" * 200 + b"\n", "nested"),
+    (b"a: [unclosed\n", "invalid YAML"),
+    (b"x" * 3_000_000, "more than the limit"),
+])
+def test_hostile_yaml_is_refused_with_a_clear_message(data: bytes, message: str):
+    with pytest.raises(yamlio.YamlLoadError, match=message):
+        yamlio.load_yaml_bytes(data, "rdf.yaml")
+
+
+def test_yaml_is_read_as_yaml_1_2_and_written_back_unchanged():
+    data = yamlio.load_yaml_bytes(b"a: 1e-05\nb: yes\nc: on\nd: 017\ne: .inf\n")
+    assert data == {"a": 1e-05, "b": "yes", "c": "on", "d": 17, "e": float("inf")}
+    tricky = {"s": ["1e-05", "yes", "0o17", "2020-01-01", ".inf", "null"], "n": [1.5, 10, None, True]}
+    assert yamlio.load_yaml_bytes(yamlio.dump_yaml(tricky).encode()) == tricky
+
+
+def test_nicknames_are_unique_and_stable():
+    given = nicknames.assign([f"r{i}" for i in range(3000)], {})
+    names = [n for n, _ in given.values()]
+    assert len(set(names)) == 3000
+    assert all(nicknames.is_known(n, icon) for n, icon in given.values())
+    again = nicknames.assign([f"r{i}" for i in reversed(range(3000))], {})
+    assert again == given  # the order the ids come in does not matter
+    kept = nicknames.assign(["r5", "new"], {"r5": ("wise-owl", "🦉")})
+    assert "r5" not in kept and kept["new"][0] != "wise-owl"
+
+
+def _server() -> FakeServer:
+    server = FakeServer()
+    server.route("GET", r"/big", lambda r, m: Reply(200, b"x" * 5000))
+    server.route("GET", r"/ok", lambda r, m: Reply.json({"fine": True}))
+    server.route("GET", r"/gone", lambda r, m: Reply.json({"message": "Not Found"}, 404))
+    return server
+
+
+def test_retry_after_is_obeyed_and_4xx_is_final():
+    waits: list[float] = []
+    with _server() as server:
+        server.fail(r"/ok", status=429, times=2, retry_after="3")
+        client = HttpClient(settings.Settings(http_retries=3, http_backoff=0.1), sleep=waits.append)
+        assert client.get_json(server.url + "/ok") == {"fine": True}
+        assert waits == [3.0, 3.0]
+        with pytest.raises(FetchError, match="HTTP 404: Not Found") as info:
+            client.get(server.url + "/gone")
+        assert info.value.status == 404 and len(server.requests_to("/gone")) == 1
+
+
+def test_retries_end_in_a_clear_error_and_size_caps_hold():
+    with _server() as server:
+        server.fail(r"/ok", status=502, times=10)
+        client = HttpClient(settings.Settings(http_retries=2), sleep=lambda s: None)
+        with pytest.raises(FetchError, match=r"HTTP 502: injected fault \(after 3 attempts\)"):
+            client.get(server.url + "/ok")
+        with pytest.raises(FetchError, match="exceeds the limit of 1000 bytes"):
+            client.get(server.url + "/big", max_bytes=1000)
+
+
+def test_the_token_goes_only_to_the_github_api():
+    with _server() as server:
+        client = HttpClient(settings.Settings(github_token="secret", github_api=server.url + "/api"))
+        client.get(server.url + "/ok")
+        assert "authorization" not in server.log[-1].headers
+        server.route("GET", r"/api/x", lambda r, m: Reply.json({}))
+        client.get(server.url + "/api/x")
+        assert server.log[-1].headers["authorization"] == "Bearer secret"
