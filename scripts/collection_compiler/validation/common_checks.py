@@ -1,0 +1,146 @@
+"""Field checks shared by every resource type (the reference's field validators) and the FAIR warnings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import values
+from .result import ALERT, INFO, WARNING, Issue, Loc
+
+# a few known tags per model category: a model should carry at least one of each (warning only)
+TAG_CATEGORIES: dict[str, frozenset[str]] = {
+    "dims": frozenset({"2d", "3d", "2d-t", "3d-t"}),
+    "framework": frozenset({"pytorch", "tensorflow", "keras", "onnx", "torchscript", "tensorflow.js"}),
+}
+
+
+@dataclass
+class Collector:
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def error(self, loc: Loc, msg: str, kind: str = "value_error") -> None:
+        self.errors.append(Issue(loc, msg, kind))
+
+    def warn(self, loc: Loc, msg: str, severity: int = WARNING, kind: str = "warning") -> None:
+        self.warnings.append(Issue(loc, msg, kind, severity))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def check_people(data: dict[str, Any], out: Collector, v03: bool) -> None:
+    for key in ("authors", "maintainers", "packaged_by"):
+        for i, person in enumerate(as_list(data.get(key))):
+            if not isinstance(person, dict):
+                continue
+            orcid = person.get("orcid")
+            if isinstance(orcid, str) and not values.orcid_ok(orcid):
+                out.error((key, i, "orcid"), f"'{orcid}' is not a valid ORCID iD")
+            email = person.get("email")
+            if isinstance(email, str) and not values.EMAIL.match(email):
+                out.error((key, i, "email"), f"value is not a valid email address: '{email}'")
+            name = person.get("name")
+            if v03 and isinstance(name, str) and ("/" in name or "\\" in name):
+                out.error((key, i, "name"), "Value error, name must not contain '/' or '\\'")
+
+
+def check_cite(data: dict[str, Any], out: Collector) -> None:
+    cite = data.get("cite")
+    for i, entry in enumerate(as_list(cite)):
+        if not isinstance(entry, dict):
+            continue
+        doi = entry.get("doi")
+        if isinstance(doi, str) and not values.DOI.match(doi):
+            out.error(("cite", i, "doi"), f"String should match pattern '{values.DOI.pattern}'",
+                      "string_pattern_mismatch")
+        elif "doi" not in entry and "url" not in entry:
+            out.error(("cite", i), "Value error, Either 'doi' or 'url' is required")
+
+
+def check_license(data: dict[str, Any], out: Collector, unknown_is_error: bool) -> None:
+    lic = data.get("license")
+    if not isinstance(lic, str):
+        return
+    current, deprecated = values.spdx()
+    if lic in deprecated:
+        out.warn(("license",), f"'{lic}' is a deprecated SPDX license id", WARNING, "deprecated_license")
+    elif lic not in current:
+        if unknown_is_error:
+            out.error(("license",), f"'{lic}' is not a valid SPDX license id", "literal_error")
+        else:
+            out.warn(("license",), f"Unknown license id '{lic}' (not an SPDX id)", WARNING, "unknown_license")
+
+
+def check_id(data: dict[str, Any], out: Collector, lowercase_first: bool) -> None:
+    rid = data.get("id")
+    if isinstance(rid, str):
+        problem = values.resource_id_problem(rid, lowercase_first)
+        if problem:
+            out.error(("id",), f"Value error, id {problem}")
+
+
+def check_timestamp(data: dict[str, Any], out: Collector) -> None:
+    ts = data.get("timestamp")
+    if isinstance(ts, str) and not values.iso_datetime_ok(ts):
+        out.error(("timestamp",), f"Value error, '{ts}' is not an ISO 8601 date or date-time")
+
+
+def check_version(data: dict[str, Any], out: Collector) -> None:
+    version = data.get("version")
+    if isinstance(version, str | int | float) and not isinstance(version, bool) and not values.version_ok(version):
+        out.error(("version",), f"Value error, '{version}' is not a valid (PEP 440) version")
+
+
+def check_covers(data: dict[str, Any], out: Collector, suffixes: tuple[str, ...]) -> None:
+    for i, cover in enumerate(as_list(data.get("covers"))):
+        problem = values.suffix_problem(cover, suffixes, case_sensitive=False)
+        if problem:
+            out.error(("covers", i), f"Value error, {problem}")
+
+
+def check_finite(value: Any, loc: Loc, out: Collector, allow: tuple[Loc, ...] = ()) -> None:
+    """inf/nan are rejected everywhere except in data ranges (the reference's rule); iterative walk."""
+    stack: list[tuple[Any, Loc]] = [(value, loc)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            if where in (("config",),):
+                continue  # config is free-form YAML
+            stack.extend((v, (*where, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node) and not any(_matches(where, a) for a in allow):
+            out.error(where, "Input should be a finite number", "finite_number")
+
+
+def _matches(loc: Loc, pattern: Loc) -> bool:
+    """`*` in a pattern matches any list index."""
+    return len(loc) >= len(pattern) and all(p == "*" or p == x for p, x in zip(pattern, loc, strict=False))
+
+
+def fair_warnings(data: dict[str, Any], out: Collector, keys: tuple[str, ...], severity: int = ALERT) -> None:
+    for key in keys:
+        if not data.get(key):
+            out.warn((key,), f"missing or empty '{key}' (needed to make the resource FAIR)", severity, "fair")
+
+
+def name_warnings(data: dict[str, Any], out: Collector, max_len: int) -> None:
+    name = data.get("name")
+    if isinstance(name, str) and (len(name) < 5 or len(name) > max_len):
+        out.warn(("name",), f"name should be 5 to {max_len} characters long", INFO)
+
+
+def tag_warnings(data: dict[str, Any], out: Collector) -> None:
+    tags = {t.lower() for t in as_list(data.get("tags")) if isinstance(t, str)}
+    for category, known in TAG_CATEGORIES.items():
+        if not tags & known:
+            out.warn(("tags",), f"no tag from category '{category}' (e.g. {', '.join(sorted(known)[:3])})", INFO,
+                     "tag_category")

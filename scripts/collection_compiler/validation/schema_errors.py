@@ -1,0 +1,85 @@
+"""jsonschema errors in the reference's words and order (field order of the description class)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .result import Issue, Loc
+
+_TYPE_WORDS = {"string": "a valid string", "object": "a valid dictionary", "array": "a valid list",
+               "integer": "a valid integer", "number": "a valid number", "boolean": "a valid boolean",
+               "null": "None"}
+
+
+def schema_issues(validator: Draft202012Validator, data: Any) -> list[Issue]:
+    issues = [_issue(e) for e in validator.iter_errors(data)]
+    order = list(validator.schema.get("properties", {}))
+    return sort_issues(issues, order)
+
+
+def sort_issues(issues: Iterable[Issue], order: list[str]) -> list[Issue]:
+    rank = {k: i for i, k in enumerate(order)}
+
+    def key(issue: Issue) -> tuple[Any, ...]:
+        head = issue.loc[0] if issue.loc else ""
+        return (rank.get(str(head), len(rank)), tuple((isinstance(p, str), str(p).zfill(6)) for p in issue.loc[1:]))
+
+    return sorted(issues, key=key)
+
+
+def _issue(error: ValidationError) -> Issue:
+    error = _deepest(error)
+    loc: Loc = tuple(error.absolute_path)
+    kind = str(error.validator)
+    value = error.validator_value
+    if kind == "required":
+        missing = next((k for k in value if isinstance(error.instance, dict) and k not in error.instance), "?")
+        return Issue((*loc, missing), "Field required", "missing")
+    if kind == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else ["?"]
+        return Issue((*loc, extra[0]), "Extra inputs are not permitted", "extra_forbidden")
+    if kind == "type":
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in (value if isinstance(value, list) else [value]))
+        return Issue(loc, f"Input should be {words}, not {_shown(error.instance)}", f"{_first(value)}_type")
+    if kind in ("anyOf", "oneOf"):
+        expected = error.schema.get("x-expected", "one of the allowed forms")
+        return Issue(loc, f"Input should be {expected}, not {_shown(error.instance)}", "union_error")
+    if kind == "pattern":
+        return Issue(loc, f"String should match pattern '{value}'", "string_pattern_mismatch")
+    if kind in ("enum", "const"):
+        options = ", ".join(repr(v) for v in (value if kind == "enum" else [value]))
+        return Issue(loc, f"Input should be {options}, not {_shown(error.instance)}", "literal_error")
+    if kind == "minItems":
+        return Issue(loc, f"List should have at least {value} item{'s' if value != 1 else ''}", "too_short")
+    if kind == "minLength":
+        return Issue(loc, f"String should have at least {value} character{'s' if value != 1 else ''}",
+                     "string_too_short")
+    if kind == "maxLength":
+        return Issue(loc, f"String should have at most {value} characters", "string_too_long")
+    if kind == "minProperties" and loc == ("weights",):
+        return Issue(loc, "Missing weights entry", "missing")
+    return Issue(loc, error.message[:300], kind)
+
+
+def _deepest(error: ValidationError) -> ValidationError:
+    """For a failed union, the error inside the branch that matched best, when one went deeper."""
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        deeper = [e for e in error.context if e.relative_path or e.validator in ("required", "additionalProperties")]
+        if not deeper:
+            break
+        error = best_match(deeper)
+    return error
+
+
+def _first(value: Any) -> str:
+    return str(value[0] if isinstance(value, list) else value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

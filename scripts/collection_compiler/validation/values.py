@@ -1,0 +1,127 @@
+"""Checks of single values: DOI, ORCID, SPDX licences, identifiers, resource ids, file suffixes, numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import keyword
+import math
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+DOI = re.compile(r"^10\.[0-9]{4}.+$")
+ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+RESOURCE_ID = re.compile(r"^[a-z0-9_\-/.]+$")
+NAME_V03 = re.compile(r"^[A-Za-z0-9_+\- ()]*$")
+SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@cache
+def spdx() -> tuple[frozenset[str], frozenset[str]]:
+    """(current SPDX ids, deprecated SPDX ids), from the packaged SPDX 3.27 list."""
+    text = resources.files("collection_compiler").joinpath("data", "spdx_licenses.json").read_text("utf-8")
+    data = json.loads(text)
+    return frozenset(data["licenses"]), frozenset(data["deprecated"])
+
+
+def iso_datetime_ok(value: str) -> bool:
+    """An ISO 8601 date or date-time (naive allowed), as the reference's isoparse accepts."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) >= 10 and text[4] == "-"
+
+
+def version_ok(value: str | int | float) -> bool:
+    try:
+        Version(str(value))
+    except InvalidVersion:
+        return False
+    return True
+
+
+def orcid_ok(value: str) -> bool:
+    """Format and ISO 7064 mod 11-2 check digit."""
+    if not ORCID.match(value):
+        return False
+    digits = value.replace("-", "")
+    total = 0
+    for ch in digits[:-1]:
+        total = (total + int(ch)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
+
+
+def is_identifier(value: Any) -> bool:
+    return isinstance(value, str) and value.isidentifier() and not keyword.iskeyword(value)
+
+
+def is_lower_identifier(value: Any) -> bool:
+    return is_identifier(value) and value == value.lower()
+
+
+def resource_id_problem(value: str, lowercase_first: bool) -> str | None:
+    candidate = value.lower() if lowercase_first else value
+    if not candidate:
+        return "must not be empty"
+    if not RESOURCE_ID.match(candidate):
+        return f"'{value}' may only contain the characters a-z 0-9 _ - / ."
+    if candidate.startswith("/") or candidate.endswith("/"):
+        return f"'{value}' must not start or end with '/'"
+    return None
+
+
+def suffix_problem(source: Any, suffixes: tuple[str, ...], case_sensitive: bool = True) -> str | None:
+    """The file name's suffix, also for Zenodo `…/files/<name>/content` URLs and `?query` URLs."""
+    if not isinstance(source, str):
+        return None
+    path = source.split("?", 1)[0].split("#", 1)[0]
+    if path.endswith("/content"):
+        path = path[: -len("/content")]
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    suffix = "." + name.rsplit(".", 1)[1] if "." in name else ""
+    check = suffix if case_sensitive else suffix.lower()
+    if check in suffixes:
+        return None
+    expected = suffixes[0] if len(suffixes) == 1 else "one of " + ", ".join(suffixes)
+    return f"Expected suffix {expected}, but got {suffix or 'none'}"
+
+
+def num(value: Any) -> float | None:
+    """A number given as a number or numeric string (the reference coerces those), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("inf", "+inf", ".inf", "infinity"):
+            return math.inf
+        if text in ("-inf", "-.inf", "-infinity"):
+            return -math.inf
+        if NUMERIC.match(value):
+            return float(value)
+    return None
+
+
+def int_or_none(value: Any) -> int | None:
+    n = num(value)
+    return int(n) if n is not None and math.isfinite(n) and n == int(n) else None
+
+
+def ints(values: Any) -> list[int] | None:
+    """A list of integers, or None when any entry is not one."""
+    if not isinstance(values, list):
+        return None
+    out = [int_or_none(v) for v in values]
+    return None if any(v is None for v in out) else out  # type: ignore[misc]
