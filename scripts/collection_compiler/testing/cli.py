@@ -24,7 +24,16 @@ from ..settings import Settings
 from .description import KNOWN_FORMATS
 from .fetch import FileFetcher, FileFetchError
 from .sandbox import Limits
-from .tester import DEVICES, TESTER_VERSION, TestOptions, overall, test_model
+from .tester import (
+    DEVICES,
+    TESTER_VERSION,
+    TestOptions,
+    discard,
+    overall,
+    start_worker,
+    test_model,
+    weight_formats,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -106,16 +115,19 @@ def test_source(source: str, settings: Settings, options: TestOptions, weight_fo
                       "traceback": None, "nested_errors": None}
             return _summary(source, {}, [detail], "failed")
         root = opened.root.url or opened.root.folder
+        # The first format's worker loads its runtime while we validate; it runs no model code until given a job.
+        first = weight_format or next(iter(weight_formats(opened.rdf)), None)
+        started = {first: start_worker(first, options)} if first and opened.rdf.get("type") == "model" else {}
         ok, details = static_validation(opened.rdf, source=opened.name, root=root,
                                         perform_io=perform_io and opened.root.package is None,
                                         settings=settings, http=http)
-        if not ok:
-            return _summary(opened.name, opened.rdf, details, "failed")
-        if opened.rdf.get("type") != "model":
-            return _summary(opened.name, opened.rdf, details, "passed")
+        if not ok or opened.rdf.get("type") != "model":
+            for worker in started.values():
+                discard(worker, options)
+            return _summary(opened.name, opened.rdf, details, "passed" if ok else "failed")
         fetcher = FileFetcher(http, cache_dir(settings), opened.root, allow_local=opened.local,
                               max_bytes=settings.max_download_bytes)
-        tests = test_model(opened.rdf, fetcher, options, weight_format)
+        tests = test_model(opened.rdf, fetcher, options, weight_format, started)
     return _summary(opened.name, opened.rdf, details + tests, overall(tests))
 
 

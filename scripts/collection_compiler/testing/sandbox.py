@@ -60,27 +60,51 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+class Worker:
+    """A sandboxed worker process, started early so it loads its runtime while the parent validates and
+    fetches; it runs no model code until `run` hands it a job."""
+
+    def __init__(self, scratch: Path, weight_format: str, device: str, limits: Limits):
+        self.scratch, self.device, self.limits = scratch, device, limits
+        self.started = time.perf_counter()
+        scratch.mkdir(parents=True, exist_ok=True)
+        self._log = (scratch / "worker.log").open("wb")
+        limits_json = json.dumps({"memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes})
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "--serve", weight_format, device,
+             limits_json],
+            cwd=scratch, env=child_environment(scratch), stdin=subprocess.PIPE, stdout=self._log,
+            stderr=self._log, start_new_session=True)
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Run `job`; always returns a result dict with `status` and `errors`."""
+        job = {**job, "limits": {"memory_bytes": self.limits.memory_bytes, "file_bytes": self.limits.file_bytes}}
+        (self.scratch / "job.json").write_text(json.dumps(job), "utf-8")
+        result_path = self.scratch / "result.json"
+        result_path.unlink(missing_ok=True)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"job.json result.json\n")
+            self.process.stdin.close()
+        reason = _watch(self.process, self.limits, self.device == "cpu")
+        self._log.close()
+        result = _read_result(result_path) if reason is None else None
+        if result is None:
+            result = {"status": "failed", "errors": [_failure_message(reason, self.process.returncode, self.limits)],
+                      "log_tail": _tail(self.scratch / "worker.log")}
+        result.setdefault("timings", {})["process_s"] = round(time.perf_counter() - self.started, 4)
+        return result
+
+    def close(self) -> None:
+        """Stop the worker without a job (nothing to test after all)."""
+        if self.process.poll() is None:
+            _kill_group(self.process)
+        self._log.close()
+
+
 def run_job(job: dict[str, Any], scratch: Path, limits: Limits) -> dict[str, Any]:
-    """Run `job` in `scratch` under `limits`; always returns a result dict with `status` and `errors`."""
-    job = {**job, "limits": {"memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes}}
-    (scratch / "job.json").write_text(json.dumps(job), "utf-8")
-    result_path = scratch / "result.json"
-    result_path.unlink(missing_ok=True)
-    log_path = scratch / "worker.log"
-    started = time.perf_counter()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "job.json", "result.json"],
-            cwd=scratch, env=child_environment(scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True)
-        reason = _watch(process, limits, job.get("device") == "cpu")
-    elapsed = time.perf_counter() - started
-    result = _read_result(result_path) if reason is None else None
-    if result is None:
-        result = {"status": "failed", "errors": [_failure_message(reason, process.returncode, limits)],
-                  "log_tail": _tail(log_path)}
-    result.setdefault("timings", {})["process_s"] = round(elapsed, 4)
-    return result
+    """Start a worker and run `job` in `scratch` under `limits`."""
+    return Worker(scratch, job["weight_format"], job["device"], limits).run(job)
 
 
 def _watch(process: subprocess.Popen[bytes], limits: Limits, rlimited: bool) -> str | None:

@@ -25,7 +25,7 @@ from .description import (
     weight_files,
 )
 from .fetch import FileFetcher, FileFetchError, safe_name, stage_file
-from .sandbox import Limits, run_job
+from .sandbox import Limits, Worker
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
 TESTER_VERSION = f"{__version__}+test.1"
@@ -62,37 +62,54 @@ def weight_formats(rdf: dict[str, Any]) -> list[str]:
     return sorted(str(k) for k in weights) if isinstance(weights, dict) else []
 
 
-def test_model(rdf: dict[str, Any], fetcher: FileFetcher, options: TestOptions,
-               only: str | None = None) -> list[dict[str, Any]]:
-    """One detail per weights format (or only `only`)."""
+def start_worker(weight_format: str, options: TestOptions) -> Worker | None:
+    """A sandboxed worker for a runnable format, loading its runtime in the background (no model code yet)."""
+    if weight_format not in RUNNABLE:
+        return None
+    scratch = Path(tempfile.mkdtemp(prefix=f"test-{weight_format}-", dir=options.scratch_root))
+    return Worker(scratch, weight_format, resolve_device(options.device), options.limits)
+
+
+def discard(worker: Worker | None, options: TestOptions) -> None:
+    if worker is not None:
+        worker.close()
+        if not options.keep_scratch:
+            shutil.rmtree(worker.scratch, ignore_errors=True)
+
+
+def test_model(rdf: dict[str, Any], fetcher: FileFetcher, options: TestOptions, only: str | None = None,
+               started: dict[str, Worker | None] | None = None) -> list[dict[str, Any]]:
+    """One detail per weights format (or only `only`); `started` holds workers started early, by format."""
     formats = [only] if only else weight_formats(rdf)
     if not formats:
         return [make_detail("weights", "failed", error="weights: the description has no weights entry")]
-    return [test_weights(rdf, fetcher, wf, options) for wf in formats]
+    started = dict(started or {})
+    return [test_weights(rdf, fetcher, wf, options, started.pop(wf, None)) for wf in formats]
 
 
-def test_weights(rdf: dict[str, Any], fetcher: FileFetcher, weight_format: str,
-                 options: TestOptions) -> dict[str, Any]:
-    if weight_format in NOT_APPLICABLE:
-        return make_detail(weight_format, "not-applicable", reason=NOT_APPLICABLE[weight_format])
-    if weight_format not in KNOWN_FORMATS:
-        return make_detail(weight_format, "failed", error=f"weights.{weight_format}: unknown weights format")
+def test_weights(rdf: dict[str, Any], fetcher: FileFetcher, weight_format: str, options: TestOptions,
+                 worker: Worker | None = None) -> dict[str, Any]:
     weights = rdf.get("weights")
-    if not isinstance(weights, dict) or weight_format not in weights:
-        return make_detail(weight_format, "failed", error=f"weights.{weight_format}: not in the description")
+    problem = None
+    if weight_format in NOT_APPLICABLE:
+        problem = make_detail(weight_format, "not-applicable", reason=NOT_APPLICABLE[weight_format])
+    elif weight_format not in KNOWN_FORMATS:
+        problem = make_detail(weight_format, "failed", error=f"weights.{weight_format}: unknown weights format")
+    elif not isinstance(weights, dict) or weight_format not in weights:
+        problem = make_detail(weight_format, "failed", error=f"weights.{weight_format}: not in the description")
+    if problem is not None:
+        discard(worker, options)
+        return problem
+    worker = worker or start_worker(weight_format, options)
+    assert worker is not None
     try:
         plan = read_plan(rdf)
-    except DescriptionError as e:
-        return make_detail(weight_format, "failed", error=str(e))
-    scratch = Path(tempfile.mkdtemp(prefix=f"test-{weight_format}-", dir=options.scratch_root))
-    try:
-        job = _prepare_job(plan, fetcher, weight_format, scratch, resolve_device(options.device))
-        result = run_job(job, scratch, options.limits)
+        job = _prepare_job(plan, fetcher, weight_format, worker.scratch, worker.device)
+        result = worker.run(job)
     except (DescriptionError, FileFetchError) as e:
         return make_detail(weight_format, "failed", error=str(e))
     finally:
-        if not options.keep_scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        discard(worker, options)
     return _from_result(weight_format, result, job)
 
 

@@ -198,8 +198,26 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
                                         "sweep_s": round(done - reproduced, 4)}}
 
 
+def preimport(weight_format: str) -> None:
+    """Import the runtime (never model code) while the parent still validates and fetches."""
+    if weight_format == "onnx":
+        import onnxruntime  # noqa: F401
+    elif weight_format in ("torchscript", "pytorch_state_dict"):
+        import torch  # noqa: F401
+
+
 def main(argv: list[str]) -> int:
-    job_path, result_path = Path(argv[0]), Path(argv[1])
+    """`JOB RESULT`, or `--serve FORMAT DEVICE LIMITS`: load the runtime, then read `JOB RESULT` from stdin."""
+    if argv[0] == "--serve":
+        weight_format, device, limits = argv[1], argv[2], json.loads(argv[3])
+        set_limits(limits, device)
+        preimport(weight_format)
+        request = sys.stdin.readline().split()
+        if len(request) != 2:
+            return 0  # the parent gave up on this description (e.g. static validation failed)
+        job_path, result_path = (Path(p) for p in request)
+    else:
+        job_path, result_path = Path(argv[0]), Path(argv[1])
     job = json.loads(job_path.read_text("utf-8"))
     try:
         set_limits(job.get("limits") or {}, job["device"])

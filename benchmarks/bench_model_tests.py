@@ -1,0 +1,94 @@
+"""Wall time of `collection test` per runner versus the bare floor (fresh process: import the runtime, load
+the weights, one inference). Prints a Markdown table; not part of the test suite.
+
+    .venv/bin/python benchmarks/bench_model_tests.py [--repeat 3] [--device cpu|cuda] [--size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOOR = {
+    "onnx": """
+import numpy as np, onnxruntime as ort
+providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if "{device}" == "cuda" else ["CPUExecutionProvider"]
+s = ort.InferenceSession("{folder}/weights.onnx", providers=providers)
+s.run(None, {{s.get_inputs()[0].name: np.load("{folder}/test_input.npy")}})
+""",
+    "torchscript": """
+import numpy as np, torch
+m = torch.jit.load("{folder}/weights_ts.pt", map_location="{device}").eval()
+with torch.no_grad():
+    m(torch.from_numpy(np.load("{folder}/test_input.npy")).to("{device}")).cpu()
+""",
+    "pytorch_state_dict": """
+import importlib.util, numpy as np, torch
+spec = importlib.util.spec_from_file_location("arch", "{folder}/tiny_arch.py")
+arch = importlib.util.module_from_spec(spec); spec.loader.exec_module(arch)
+m = arch.TinyNet(); m.load_state_dict(torch.load("{folder}/weights.pt", weights_only=True)); m.to("{device}").eval()
+with torch.no_grad():
+    m(torch.from_numpy(np.load("{folder}/test_input.npy")).to("{device}")).cpu()
+""",
+}
+
+
+def _timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+def _build(folder: Path, size: int) -> Path:
+    spec = importlib.util.spec_from_file_location("model_builders", ROOT / "tests" / "testing" / "conftest.py")
+    builders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builders)
+    rdf = builders.single_model(folder)
+    builders.add_docs(folder)
+    if size != 24:  # a larger test image: rebuild the test tensors at that size with the same weights
+        import numpy as np
+        import torch
+
+        model = builders._module(folder).TinyNet()
+        model.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
+        x = np.random.default_rng(0).normal(5.0, 3.0, (1, 1, size, size)).astype(np.float32)
+        with torch.no_grad():
+            raw = model(torch.from_numpy(builders.zmuv(x, (1, 2, 3)))).numpy()
+        np.save(folder / "test_input.npy", x)
+        np.save(folder / "test_output.npy", (1 / (1 + np.exp(-raw.astype(np.float64)))).astype(np.float32))
+    return rdf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--size", type=int, default=24, help="test image edge length")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        _build(folder, args.size)
+        work = Path(tmp) / "work"
+        print(f"| runner | floor (s) | collection test (s) | ratio |  \n|---|---|---|---|")
+        for wf, script in FLOOR.items():
+            floor_cmd = [sys.executable, "-c", script.format(folder=folder, device=args.device)]
+            test_cmd = [str(Path(sys.executable).with_name("collection")), "test", str(folder), "--weight-format", wf,
+                        "--device", args.device, "--no-io", "--work-dir", str(work)]
+            _timed(floor_cmd), _timed(test_cmd)  # warm the page cache and the file cache
+            floor = statistics.median(_timed(floor_cmd) for _ in range(args.repeat))
+            test = statistics.median(_timed(test_cmd) for _ in range(args.repeat))
+            print(f"| {wf} | {floor:.2f} | {test:.2f} | {test / floor:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
