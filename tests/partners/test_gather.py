@@ -147,3 +147,17 @@ def test_gather_command(settings: Settings, work, h, ilastik_repo, published, ca
     assert code == 0
     assert "ilastik: ok" in capsys.readouterr().out
     assert work.partner_result("ilastik", R1, "111").is_file()
+
+
+def test_folder_links_out_of_the_checkout_are_refused(settings: Settings, work, h, repos, published) -> None:
+    h.make_repo(repos, "evil/ci", {"main": {}, "gh-pages": {"test_summaries": ("link", "/etc")}})
+    h.make_repo(repos, "evil/root", {"main": {}, "gh-pages": {
+        "10.5281": ("link", "../../../../../../../../tmp"),
+        f"{R1}x/111/test_summary.yaml": h.summary_yaml(passed("x"))}})
+    health = gather(settings, [h.registration("evil", "evil/ci"), h.registration("evil2", "evil/root", folder=".")])
+    # a linked deploy folder is never even checked out: the sparse checkout only takes real folders
+    assert health["partners"]["evil"]["versions"] == 0
+    assert health["partners"]["evil"]["warnings"] == [
+        "evil: deploy folder 'test_summaries' does not exist on the branch"]
+    assert health["partners"]["evil2"]["versions"] == 0
+    assert health["partners"]["evil2"]["warnings"] == ["evil2: 10.5281: link out of the checkout, ignored"]
