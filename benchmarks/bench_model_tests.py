@@ -79,7 +79,7 @@ def main() -> None:
         folder = Path(tmp) / "model"
         _build(folder, args.size)
         work = Path(tmp) / "work"
-        print(f"| runner | floor (s) | collection test (s) | ratio |  \n|---|---|---|---|")
+        print("| runner | floor (s) | collection test (s) | ratio |  \n|---|---|---|---|")
         for wf, script in FLOOR.items():
             floor_cmd = [sys.executable, "-c", script.format(folder=folder, device=args.device)]
             test_cmd = [str(Path(sys.executable).with_name("collection")), "test", str(folder), "--weight-format", wf,
