@@ -114,3 +114,15 @@ def test_the_token_goes_only_to_the_github_api():
         server.route("GET", r"/api/x", lambda r, m: Reply.json({}))
         client.get(server.url + "/api/x")
         assert server.log[-1].headers["authorization"] == "Bearer secret"
+
+
+def test_the_fast_loader_reads_what_ruamel_reads_as_yaml_1_2():
+    from ruamel.yaml import YAML
+
+    reference = YAML(typ="safe")
+    reference.version = (1, 2)
+    fixtures = sorted(Path(__file__).parents[3].glob("shared/fixtures/real-rdfs/rdfs/**/rdf.yaml"))
+    tricky = b"a: 1e-05\nb: yes\nc: on\nd: 017\ne: .inf\nf: 0o17\ng: 0x1F\nh: ~\ni: 2019-12-11\nk: -.inf\nq: TRUE\n"
+    documents = [p.read_bytes() for p in fixtures] + [tricky]
+    for data in documents:
+        assert yamlio.normalise(yamlio.load_yaml_bytes(data)) == yamlio.normalise(reference.load(data.decode()))

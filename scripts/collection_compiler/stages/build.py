@@ -94,10 +94,10 @@ def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
     removed = 0
     if not site.rdfs.is_dir():
         return 0
-    keep_dirs = {site.version_dir(rid, vid).resolve() for rid, vid in keep}
+    keep_dirs = {f"{rid}/{vid}" for rid, vid in keep}
     for rdf_file in sorted(site.rdfs.glob("**/rdf.yaml")):
         folder = rdf_file.parent
-        if folder.resolve() not in keep_dirs:
+        if folder.relative_to(site.rdfs).as_posix() not in keep_dirs:
             shutil.rmtree(folder)
             removed += 1
             parent = folder.parent

@@ -1,0 +1,129 @@
+"""Benchmark of `update` + `build` (the published JSON/YAML tree, without the HTML site).
+
+A fake Zenodo with N concepts x 3 versions and a fake GitHub with 20 partners x 50 entries run in a separate
+process with a fixed latency per request. Reported: the cold run, a no-change rerun (previous deploy = output,
+in place), and the cold run with concurrency 1 (the sequential baseline), with peak memory.
+
+    python benchmarks/bench_pipeline.py                  # 10,000 concepts, 20 ms latency (takes ~15 min)
+    python benchmarks/bench_pipeline.py --concepts 500   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree
+from collection_compiler.fakes.zenodo import FakeRecord
+from collection_compiler.settings import Settings
+from collection_compiler.stages.build import build
+from collection_compiler.stages.update import update
+
+TEMPLATE_PAGE_SIZE = 100
+
+
+def rdf_text(i: int, version: int) -> bytes:
+    """A realistic model RDF (about 2.5 kB, like the real ones), different for every version."""
+    base = (demo_data() / "models" / "tiny-v1" / "rdf.yaml").read_text()
+    text = base.replace("name: Tiny Nuclei Segmenter", f"name: Benchmark model {i}")
+    text = text.replace("version: 1.0.0", f"version: {version}.0.0")
+    return (text + f"config:\n  benchmark: {{index: {i}, version: {version}}}\n").encode()
+
+
+def build_world(root: Path, concepts: int, partners: int, entries: int, latency: float) -> DemoWorld:
+    world = DemoWorld(root, latency=latency)
+    world.hub.mkdir(parents=True)
+    shutil.copytree(demo_data() / "hub", world.hub, dirs_exist_ok=True)
+    for partner in (world.hub / "partners").glob("*.yaml"):
+        partner.unlink()
+    template = world.hub / "collection_rdf_template.yaml"
+    template.write_text(template.read_text().replace("page_size: 2", f"page_size: {TEMPLATE_PAGE_SIZE}"))
+    for c in range(concepts):
+        concept = 100_000 + c * 10
+        for v in range(1, 4):
+            world.zenodo.add(FakeRecord(concept + v, concept, f"2024-{v:02d}-{(c % 28) + 1:02d}T00:00:00+00:00",
+                                        ["bioimage.io"], {"rdf.yaml": rdf_text(c, v)}, f"Model {c}", f"{v}.0.0",
+                                        unique_downloads=c % 1000))
+    content = root / "partner-content"
+    for p in range(partners):
+        pid = f"partner{p:02d}"
+        (world.hub / "partners" / f"{pid}.yaml").write_text(
+            f"id: {pid}\nname: Partner {p}\nrepository: org{p}/resources\nbranch: main\n"
+            f"collection_file_name: collection.yaml\n")
+        lines = [f"format_version: 0.2.4\ntype: collection\nid: {pid}\nname: Partner {p}\n"
+                 "description: benchmark partner\ncollection:\n"]
+        for e in range(entries):
+            lines.append(f"  - {{id: app{e}, type: application, format_version: 0.2.4, name: App {p}-{e},"
+                         f" description: An application for benchmarking., tags: [bench, p{p}]}}\n")
+        shutil.rmtree(content, ignore_errors=True)
+        content.mkdir()
+        (content / "collection.yaml").write_text("".join(lines))
+        git_commit_tree(world.repos / f"org{p}" / "resources", "main", content)
+    return world
+
+
+def serve(args: argparse.Namespace, queue: multiprocessing.Queue) -> None:
+    world = build_world(Path(args.root), args.concepts, args.partners, args.entries, args.latency / 1000)
+    world.start()
+    queue.put({"zenodo": world.zenodo.api, "api": world.github.api, "raw": world.github.raw,
+               "git": str(world.repos), "hub": str(world.hub)})
+    while True:
+        time.sleep(3600)
+
+
+def timed_run(settings: Settings) -> float:
+    start = time.perf_counter()
+    report = update(settings)
+    build(settings, site=False)
+    elapsed = time.perf_counter() - start
+    print(f"  {report.summary()}  [{elapsed:.1f} s]", flush=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concepts", type=int, default=10_000)
+    parser.add_argument("--partners", type=int, default=20)
+    parser.add_argument("--entries", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=20.0, help="milliseconds per request")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--skip-sequential", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    args.root = str(tmp / "world")
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(args, queue), daemon=True)
+    server.start()
+    urls = queue.get(timeout=1800)
+    base = Settings(zenodo_api=urls["zenodo"], github_api=urls["api"], github_raw=urls["raw"], git_base=urls["git"],
+                    repo_root=Path(urls["hub"]), concurrency=args.concurrency, http_timeout=60)
+    print(f"{args.concepts} concepts x 3 versions, {args.partners} partners x {args.entries} entries, "
+          f"{args.latency:g} ms per request, {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
+    site = tmp / "site"
+    print("cold run:")
+    cold = timed_run(base.with_overrides(work_dir=tmp / "w1", out=site))
+    print("no-change rerun (previous deploy = output):")
+    rerun = timed_run(base.with_overrides(work_dir=tmp / "w2", out=site, previous=site))
+    results = {"cold_s": round(cold, 1), "no_change_s": round(rerun, 2), "no_change_share": round(rerun / cold, 3)}
+    if not args.skip_sequential:
+        print("cold run, concurrency 1 (sequential baseline):")
+        sequential = timed_run(base.with_overrides(work_dir=tmp / "w3", out=tmp / "site-seq", concurrency=1))
+        results.update(sequential_s=round(sequential, 1), cold_share_of_sequential=round(cold / sequential, 3))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    results.update(peak_rss_mb=round(peak), peak_rss_largest_child_mb=round(peak_children))
+    print(json.dumps(results, indent=2))
+    server.terminate()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
