@@ -14,7 +14,7 @@
   var tableEl = document.getElementById("table");
   var moreEl = document.getElementById("more");
   var groupsEl = document.getElementById("facet-groups");
-  var data, items, orders = {}, state = emptyState(), shown = PAGE, results = [];
+  var counted = {}, data, items, orders = {}, state = emptyState(), shown = PAGE, results = [];
 
   function emptyState() { return { q: "", type: [], tag: [], tool: [], license: [], sort: "downloads", view: "cards" }; }
   function norm(s) { return String(s).toLowerCase().replace(/[-_]/g, ""); }
@@ -53,36 +53,42 @@
     if (url !== location.pathname + location.search) history.replaceState(null, "", url);
   }
 
-  function matches(it, terms, skip) {
-    for (var i = 0; i < terms.length; i++) if (it.hay.indexOf(terms[i]) < 0) return false;
-    if (skip !== "type" && state.type.length && state.type.indexOf(it.t) < 0) return false;
-    if (skip !== "license" && state.license.length && state.license.indexOf(it.l || "") < 0) return false;
+  // Does `it` pass the filter of facet `only`? (the text terms are checked by the caller)
+  function matches(it, terms, skip, only) {
     var j;
-    if (skip !== "tag") for (j = 0; j < state.tag.length; j++) if ((it.g || []).indexOf(state.tag[j]) < 0) return false;
-    if (skip !== "tool") for (j = 0; j < state.tool.length; j++) if (it.s[state.tool[j]] !== "p") return false;
+    if (only === "type") return !state.type.length || state.type.indexOf(it.t) >= 0;
+    if (only === "license") return !state.license.length || state.license.indexOf(it.l || "") >= 0;
+    if (only === "tag") { for (j = 0; j < state.tag.length; j++) if ((it.g || []).indexOf(state.tag[j]) < 0) return false; return true; }
+    for (j = 0; j < state.tool.length; j++) if (it.s[state.tool[j]] !== "p") return false;
     return true;
   }
 
   function update() {
     var t0 = performance.now();
     var terms = state.q.split(/\s+/).map(norm).filter(Boolean);
-    results = orders[state.sort].filter(function (it) { return matches(it, terms); });
-    renderFacets(terms);
+    // One pass: an item counts for a facet when it passes every other filter (facet counts stay honest).
+    var c = { type: {}, license: {}, tag: {}, tool: {} };
+    var add = function (k, v) { if (v) c[k][v] = (c[k][v] || 0) + 1; };
+    results = [];
+    orders[state.sort].forEach(function (it) {
+      for (var i = 0; i < terms.length; i++) if (it.hay.indexOf(terms[i]) < 0) return;
+      var ok = { type: matches(it, [], "all", "type"), license: matches(it, [], "all", "license"),
+                 tag: matches(it, [], "all", "tag"), tool: matches(it, [], "all", "tool") };
+      var fails = LISTS.filter(function (k) { return !ok[k]; });
+      if (!fails.length) results.push(it);
+      if (fails.length > 1) return;
+      if (!fails.length || fails[0] === "type") add("type", it.t);
+      if (!fails.length || fails[0] === "license") add("license", it.l || "");
+      if (!fails.length || fails[0] === "tag") (it.g || []).forEach(function (t) { add("tag", t); });
+      if (!fails.length || fails[0] === "tool") Object.keys(it.s).forEach(function (t) { if (it.s[t] === "p") add("tool", t); });
+    });
+    counted = c;
+    renderFacets();
     renderResults();
     writeUrl();
     window.__lastUpdateMs = performance.now() - t0;
   }
 
-  function counts(terms, key) {
-    var c = {};
-    items.forEach(function (it) {
-      if (!matches(it, terms, key)) return;
-      var values = key === "type" ? [it.t] : key === "license" ? [it.l || ""] : key === "tag" ? (it.g || [])
-        : Object.keys(it.s).filter(function (t) { return it.s[t] === "p"; });
-      values.forEach(function (v) { if (v) c[v] = (c[v] || 0) + 1; });
-    });
-    return c;
-  }
 
   function facet(title, key, values, label, limit) {
     var fs = el("fieldset"); fs.appendChild(el("legend", null, title));
@@ -98,12 +104,12 @@
     if (list.length) groupsEl.appendChild(fs);
   }
 
-  function renderFacets(terms) {
+  function renderFacets() {
     groupsEl.textContent = "";
-    facet("Type", "type", counts(terms, "type"));
-    facet("Works with", "tool", counts(terms, "tool"), function (t) { return data.tools[t] || t; });
-    facet("Licence", "license", counts(terms, "license"), null, 12);
-    var tags = counts(terms, "tag"), grouped = {};
+    facet("Type", "type", counted.type);
+    facet("Works with", "tool", counted.tool, function (t) { return data.tools[t] || t; });
+    facet("Licence", "license", counted.license, null, 12);
+    var tags = counted.tag, grouped = {};
     Object.keys(tags).forEach(function (t) { var c = data.categories[t] || "other"; (grouped[c] = grouped[c] || {})[t] = tags[t]; });
     state.tag.forEach(function (t) { var c = data.categories[t] || "other"; grouped[c] = grouped[c] || {}; });
     Object.keys(grouped).sort(function (a, b) { return a === "other" ? 1 : b === "other" ? -1 : a < b ? -1 : 1; })
