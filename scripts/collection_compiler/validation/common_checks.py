@@ -61,7 +61,7 @@ def check_cite(data: dict[str, Any], out: Collector) -> None:
         if isinstance(doi, str) and not values.DOI.match(doi):
             out.error(("cite", i, "doi"), f"String should match pattern '{values.DOI.pattern}'",
                       "string_pattern_mismatch")
-        elif "doi" not in entry and "url" not in entry:
+        elif entry.get("doi") is None and entry.get("url") is None:
             out.error(("cite", i), "Value error, Either 'doi' or 'url' is required")
 
 
@@ -94,13 +94,19 @@ def check_timestamp(data: dict[str, Any], out: Collector) -> None:
 
 
 def check_version(data: dict[str, Any], out: Collector) -> None:
-    version = data.get("version")
-    if isinstance(version, str | int | float) and not isinstance(version, bool) and not values.version_ok(version):
-        out.error(("version",), f"Value error, '{version}' is not a valid (PEP 440) version")
+    """`version` and the weights' framework versions must be PEP 440 versions."""
+    candidates: list[tuple[tuple[Any, ...], Any]] = [(("version",), data.get("version"))]
+    for wf, entry in as_dict(data.get("weights")).items():
+        for key in ("pytorch_version", "tensorflow_version"):
+            candidates.append((("weights", wf, key), as_dict(entry).get(key)))
+    for loc, version in candidates:
+        if isinstance(version, str | int | float) and not isinstance(version, bool) and not values.version_ok(version):
+            out.error(loc, f"Value error, Invalid version: '{version}'")
 
 
 def check_covers(data: dict[str, Any], out: Collector, suffixes: tuple[str, ...]) -> None:
     for i, cover in enumerate(as_list(data.get("covers"))):
+        cover = cover.get("source") if isinstance(cover, dict) else cover
         problem = values.suffix_problem(cover, suffixes, case_sensitive=False)
         if problem:
             out.error(("covers", i), f"Value error, {problem}")

@@ -16,7 +16,7 @@ from .result import ALERT, WARNING, Issue
 KNOWN_TYPES = ("model", "dataset", "application", "notebook", "collection")
 # the patch each major.minor is validated as (the reference's implemented versions)
 IMPLEMENTED = {
-    ("model", "0.3"): "0.4.10", ("model", "0.4"): "0.4.10", ("model", "0.5"): "0.5.7",
+    ("model", "0.3"): "0.4.10", ("model", "0.4"): "0.4.10", ("model", "0.5"): "0.5.14",
     ("collection", "0.2"): "0.2.4", ("collection", "0.3"): "0.3.0",
     ("generic", "0.2"): "0.2.4", ("generic", "0.3"): "0.3.0",
 }
@@ -37,6 +37,7 @@ class Dispatched:
     schema: str  # shipped schema name, e.g. model_0.4
     data: dict[str, Any]
     warnings: list[Issue] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
 
     @property
     def major(self) -> str:
@@ -58,7 +59,8 @@ def dispatch(raw: dict[str, Any]) -> Dispatched:
     family = rtype if rtype in KNOWN_TYPES else "generic"
     warnings: list[Issue] = []
     family_key = ("generic", major) if family in ("dataset", "application", "notebook") else (family, major)
-    if family_key not in IMPLEMENTED:
+    unknown = family_key not in IMPLEMENTED
+    if unknown:  # validated by the latest rules, whose format_version then does not match (as the reference)
         latest = "0.5" if family == "model" else "0.3"
         warnings.append(Issue(("format_version",), f"unknown format_version {fv!r}; validated as {latest}",
                               "unknown_format_version", WARNING))
@@ -78,18 +80,31 @@ def dispatch(raw: dict[str, Any]) -> Dispatched:
         _generic_v02(data, patch)
     elif schema_major == "0.3" and family != "model":
         _strip_prefixes(data)
+    elif schema == "model_0.5" and patch <= 10 and family_key[1] == major:
+        _file_descrs_v05(data)
     if isinstance(data.get("weights"), dict):  # a null weights entry means "absent" to the reference
         data["weights"] = {k: v for k, v in data["weights"].items() if v is not None}
-    data["format_version"] = implemented
-    return Dispatched(rtype, fv, implemented, schema, data, warnings)
+    data["format_version"] = fv if unknown else implemented
+    result = Dispatched(rtype, fv, implemented, schema, data, warnings)
+    if unknown:
+        result.errors.append(Issue(("format_version",), f"Input should be '{implemented}'", "literal_error"))
+    return result
 
 
 # ---------------------------------------------------------------- shared steps
 
-def _authors(value: Any) -> Any:
+def _file_descrs_v05(data: dict[str, Any]) -> None:
+    """Up to 0.5.10 covers and documentation could be plain strings; later patches need `{source}`."""
+    if isinstance(data.get("covers"), list):
+        data["covers"] = [{"source": c} if isinstance(c, str) else c for c in data["covers"]]
+    if isinstance(data.get("documentation"), str):
+        data["documentation"] = {"source": data["documentation"]}
+
+
+def _authors(value: Any, allow_string: bool = False) -> Any:
     """Plain author strings become `{name}`; the github prefix is stripped from `github_user`."""
-    if isinstance(value, str):  # a single author given as a string
-        value = [value]
+    if isinstance(value, str) and allow_string:  # "A, B" as one string: comma-separated names
+        value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list):
         return value
     out = []
@@ -112,7 +127,7 @@ def _strip_doi(value: Any) -> Any:
 def _strip_prefixes(data: dict[str, Any]) -> None:
     for key in ("authors", "maintainers", "packaged_by"):
         if key in data:
-            data[key] = _authors(data[key])
+            data[key] = _authors(data[key], allow_string=key == "authors")
     cite = data.get("cite")
     if isinstance(cite, list):
         for c in cite:
@@ -140,9 +155,10 @@ def _id_from_nickname(data: dict[str, Any]) -> None:
     bio = config.get("bioimageio") if isinstance(config, dict) else None
     if not isinstance(bio, dict):
         return
-    if "id" not in data and "nickname" in bio:
+    # the reference's conversion replaces a given id by the nickname
+    if "nickname" in bio:
         data["id"] = bio["nickname"]
-    if "id_emoji" not in data and "nickname_icon" in bio:
+    if "nickname_icon" in bio:
         data["id_emoji"] = bio["nickname_icon"]
 
 

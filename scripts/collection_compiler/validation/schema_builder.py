@@ -59,7 +59,8 @@ def one_or_list(item: S) -> S:
 
 def opt(schema: S) -> S:
     """An optional field that may also be given as null (the reference's `Optional[...] = None`)."""
-    return {"anyOf": [{"type": "null"}, schema], "x-expected": schema.get("x-expected", "null or " + _words(schema))}
+    return {"anyOf": [{"type": "null"}, schema], "x-nullable": True,
+            "x-expected": schema.get("x-expected", "null or " + _words(schema))}
 
 
 def _words(schema: S) -> str:
@@ -184,8 +185,12 @@ def processing(names: list[str], kwargs_for: Any, key: str, optional_kwargs: tup
     """A `{<key>: name, kwargs}` step whose kwargs schema is chosen by name (sigmoid has no kwargs at all)."""
     branches = []
     for n in names:
-        then: S = ({"properties": {"kwargs": False}} if n == "sigmoid" else
-                   {"properties": {"kwargs": kwargs_for(n)}, **({} if n in optional_kwargs else {"required": ["kwargs"]})})
+        if n == "sigmoid":
+            then: S = {"properties": {"kwargs": False}}
+        else:
+            then = {"properties": {"kwargs": kwargs_for(n)}}
+            if n not in optional_kwargs:
+                then["required"] = ["kwargs"]
         branches.append({"if": {"properties": {key: {"const": n}}, "required": [key]}, "then": then})
     return {**obj({key: {"enum": names}, "kwargs": DICT}, (key,)), "allOf": branches}
 
@@ -344,6 +349,7 @@ def model_v05() -> S:
     base = generic_v03("model")
     props = {k: v for k, v in base["properties"].items() if k not in ("badges", "source")}
     props.update({
+        "covers": lst(ref("file_descr")), "documentation": ref("file_descr"),  # strings converted up to 0.5.10
         "type": {"const": "model"}, "inputs": lst(_tensor_v05(False), 1), "outputs": lst(_tensor_v05(True), 1),
         "packaged_by": lst(ref("author")), "parent": ref("linked"), "run_mode": obj({"name": STR, "kwargs": DICT},
                                                                                     ("name",)),

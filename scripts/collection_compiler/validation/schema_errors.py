@@ -67,12 +67,19 @@ def _issue(error: ValidationError) -> Issue:
 
 
 def _deepest(error: ValidationError) -> ValidationError:
-    """For a failed union, the error inside the branch that matched best, when one went deeper."""
+    """For a failed union, the first error of its first branch, as the reference reports unions.
+
+    A nullable field (`x-nullable`) is not a union to the reference: its non-null branch is reported.
+    """
     while error.validator in ("anyOf", "oneOf") and error.context:
-        deeper = [e for e in error.context if e.relative_path or e.validator in ("required", "additionalProperties")]
-        if not deeper:
-            break
-        error = best_match(deeper)
+        if error.schema.get("x-expected") and not error.schema.get("x-nullable"):
+            first = [e for e in error.context if e.schema_path and e.schema_path[0] == 0]
+            if not first or not any(e.relative_path or e.validator in ("required", "additionalProperties")
+                                    for e in first):
+                break  # a plain type mismatch: report the union as a whole
+        else:
+            first = [e for e in error.context if e.schema_path and e.schema_path[0] == 1] or list(error.context)
+        error = best_match(first)
     return error
 
 

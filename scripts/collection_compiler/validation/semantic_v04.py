@@ -146,7 +146,8 @@ def _processing(step: dict[str, Any], loc: tuple[Any, ...], tensor_axes: str | N
                 out.error((*kloc, key), f"Input should be greater than{' or equal to' if low == 0 else ''} {low}")
                 bad = True
             elif value > high or (key == "min_percentile" and value == high):
-                out.error((*kloc, key), f"Input should be less than{' or equal to' if high == 100 and key != 'min_percentile' else ''} {high}")
+                inclusive = " or equal to" if key == "max_percentile" else ""
+                out.error((*kloc, key), f"Input should be less than{inclusive} {high}")
                 bad = True
         if not bad and lo is not None and hi is not None and lo >= hi:
             out.error(kloc, f"Value error, min_percentile {lo} >= max_percentile {hi}")

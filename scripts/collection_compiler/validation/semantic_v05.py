@@ -80,10 +80,6 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
             out.error((*loc, "axes", j), "Value error, an axis with halo needs halo >= 1 and a size reference")
     if batches > 1:
         out.error((*loc, "axes"), "Value error, only one batch axis is allowed")
-    test = as_dict(t.get("test_tensor")).get("source")
-    problem = values.suffix_problem(test, (".npy",)) if test is not None else None
-    if problem:
-        out.error((*loc, "test_tensor", "source"), f"Value error, {problem}")
     sample = as_dict(t.get("sample_tensor")).get("source")
     if isinstance(sample, str) and values.suffix_problem(sample, (".npy",)) is None:
         out.error((*loc, "sample_tensor", "source"), "Value error, a sample tensor must be an image, not .npy")

@@ -76,7 +76,7 @@ def _validate(data: dict[str, Any] | bytes, source: str, root: str | Path | None
 def format_detail(d: Dispatched) -> Detail:
     """Structure, field rules, then model-level rules (only when the fields are valid), then warnings."""
     validator = load_schema(d.schema)
-    out = cc.Collector(warnings=list(d.warnings))
+    out = cc.Collector(errors=list(d.errors), warnings=list(d.warnings))
     _field_checks(d, out)
     issues = sort_issues([*schema_issues(validator, d.data), *out.errors], list(validator.schema["properties"]))
     out.errors = []
@@ -87,6 +87,8 @@ def format_detail(d: Dispatched) -> Detail:
         issues = _downgrade_unknown_fields(issues, out)
     if d.schema.startswith("model_"):
         issues = [_tag_processing(i, d.data, "name" if d.schema == "model_0.4" else "id") for i in issues]
+    if d.schema == "model_0.5":
+        issues = [_tag_axis(i, d.data) for i in issues]
     _warnings(d, out)
     name = f"static validation of {d.type} RDF {d.format_version}"
     if d.implemented != d.format_version:
@@ -103,6 +105,23 @@ def _downgrade_unknown_fields(issues: list[Issue], out: cc.Collector) -> list[Is
         else:
             kept.append(issue)
     return kept
+
+
+def _tag_axis(issue: Issue, data: dict[str, Any]) -> Issue:
+    """Insert the axis type (and for output space/time axes `with_halo`/`wo_halo`) after its index (0.5)."""
+    loc = issue.loc
+    if len(loc) > 4 and loc[0] in ("inputs", "outputs") and loc[2] == "axes":
+        try:
+            axis = data[loc[0]][loc[1]]["axes"][loc[3]]
+        except (KeyError, IndexError, TypeError):
+            return issue
+        kind = axis.get("type") if isinstance(axis, dict) else None
+        if isinstance(kind, str) and loc[4] != kind:
+            tags: tuple[str, ...] = (kind,)
+            if loc[0] == "outputs" and kind in ("space", "time"):
+                tags += ("with_halo" if "halo" in axis else "wo_halo",)
+            issue.loc = (*loc[:4], *tags, *loc[4:])
+    return issue
 
 
 def _tag_processing(issue: Issue, data: dict[str, Any], key: str) -> Issue:
@@ -125,8 +144,7 @@ def _field_checks(d: Dispatched, out: cc.Collector) -> None:
     cc.check_people(data, out, v03=v03)
     cc.check_cite(data, out)
     cc.check_license(data, out, unknown_is_error=v03)
-    if v03:  # the 0.2/0.4 classes do not enforce the id character set
-        cc.check_id(data, out, lowercase_first=False)
+    cc.check_id(data, out, lowercase_first=not v03)  # 0.2/0.4 lowercase the id first
     cc.check_timestamp(data, out)
     cc.check_version(data, out)
     cc.check_covers(data, out, COVERS_V03 if v03 else COVERS_V02)
@@ -154,7 +172,9 @@ def _v03_fields(data: dict[str, Any], out: cc.Collector) -> None:
     name = data.get("name")
     if isinstance(name, str) and not values.NAME_V03.match(name):
         out.error(("name",), "Value error, name may only contain letters, digits, '_', '+', '-', ' ', '(' and ')'")
-    problem = values.suffix_problem(data.get("documentation"), (".md",)) if "documentation" in data else None
+    doc = data.get("documentation")
+    doc = doc.get("source") if isinstance(doc, dict) else doc
+    problem = values.suffix_problem(doc, (".md",)) if doc is not None else None
     if problem:
         out.error(("documentation",), f"Value error, {problem}")
     emoji = data.get("id_emoji")
