@@ -1,0 +1,57 @@
+"""`collection validate SOURCE... [--no-io] [--summary PATH] [--format text|json]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..files import json_text, write_text_atomic
+from ..http import FetchError, HttpClient
+from ..settings import Settings
+from .result import Detail, Issue, ValidationResult
+from .sources import SourceError, open_source
+from .validator import validate_rdf
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="rdf.yaml path or URL, a folder holding one, or a zip package")
+    parser.add_argument("--no-io", dest="perform_io", action="store_false",
+                        help="skip file checks (existence, sha256, test tensors)")
+    parser.add_argument("--summary", type=Path, help="write the results as JSON (one entry per SOURCE)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output on stdout")
+
+
+def validate_source(source: str, settings: Settings, perform_io: bool, http: HttpClient | None) -> ValidationResult:
+    try:
+        with open_source(source, settings, http) as opened:
+            return validate_rdf(opened.content, source=opened.name, root=opened.root, perform_io=perform_io,
+                                settings=settings, http=http)
+    except (SourceError, FetchError, OSError) as e:
+        return ValidationResult(source, None, None, [Detail("load resource description", [Issue((), str(e))])])
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    with HttpClient(settings) as http:
+        results = [validate_source(s, settings, args.perform_io, http) for s in args.sources]
+    entries = [{"source": s, "status": r.status, "details": r.sub_summaries()} for s, r in zip(
+        args.sources, results, strict=True)]
+    if args.summary:
+        write_text_atomic(args.summary, json_text(entries))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(entries, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    else:
+        for source, result in zip(args.sources, results, strict=True):
+            sys.stdout.write(render_text(source, result))
+    return 0 if all(r.status == "passed" for r in results) else 1
+
+
+def render_text(source: str, result: ValidationResult) -> str:
+    lines = [f"{result.status.upper():7} {source}"]
+    for detail in result.details:
+        lines.append(f"  [{detail.status}] {detail.name}")
+        lines += [f"    error: {e.text()}" for e in detail.errors]
+        lines += [f"    warning ({w.severity}): {w.text()}" for w in detail.warnings]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,239 @@
+"""File checks: referenced files exist, sha256 values match, `.npy` test tensors fit their description.
+
+Every download is size-capped (`Settings.max_download_bytes`); URLs go through the shared `HttpClient`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import numpy as np
+
+from ..http import FetchError, HttpClient
+from ..settings import Settings
+from .common_checks import Collector, as_dict, as_list
+from .convert import Dispatched
+from .result import WARNING, Detail, Loc
+from .values import int_or_none, ints
+
+DETAIL_NAME = "All URLs and paths available, sha256 values match, test tensors fit"
+VALIDATION_HEADING = re.compile(r"^#+\s*.*[vV]alidation", re.MULTILINE)
+NUMPY_DTYPES = {"float32", "float64", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+                "bool"}
+
+
+class Missing(Exception):
+    """A referenced file that does not exist (an error), as opposed to an unreachable host (a warning)."""
+
+
+class Fetcher:
+    """Reads local files or URLs (resolved against `root`) with a size cap; caches within one description."""
+
+    def __init__(self, root: str | Path | None, settings: Settings, http: HttpClient | None):
+        self.root, self.settings, self.http = root, settings, http
+        self._cache: dict[str, bytes] = {}
+
+    def resolve(self, source: str) -> str:
+        if re.match(r"^https?://", source):
+            return source
+        if self.root is None:
+            return str(Path(source))
+        root = str(self.root)
+        if re.match(r"^https?://", root):
+            if root.endswith("/content"):  # Zenodo API file URL: the relative part goes before /content
+                return root[: -len("/content")].rsplit("/", 1)[0] + "/" + source + "/content"
+            return urljoin(root if root.endswith("/") else root + "/", source)
+        return str(Path(root) / source)
+
+    def read(self, source: str) -> bytes:
+        target = self.resolve(source)
+        if target not in self._cache:
+            self._cache[target] = self._read(target)
+        return self._cache[target]
+
+    def _read(self, target: str) -> bytes:
+        limit = self.settings.max_download_bytes
+        if re.match(r"^https?://", target):
+            if self.http is None:
+                self.http = HttpClient(self.settings)
+            try:
+                return self.http.get(target, max_bytes=limit).content
+            except FetchError as e:
+                if e.status in (404, 410):
+                    raise Missing(f"{target} does not exist (HTTP {e.status})") from None
+                raise
+        path = Path(target)
+        if not path.is_file():
+            raise Missing(f"{target} does not exist")
+        if path.stat().st_size > limit:
+            raise FetchError(target, f"file is larger than the limit of {limit} bytes")
+        return path.read_bytes()
+
+
+def file_refs(d: Dispatched) -> Iterator[tuple[Loc, str, str | None]]:
+    """(loc, source, expected sha256) of every file a description names."""
+    data = d.data
+
+    def descr(loc: Loc, value: Any, sha: Any = None) -> Iterator[tuple[Loc, str, str | None]]:
+        if isinstance(value, dict):
+            sha, value, loc = value.get("sha256"), value.get("source"), (*loc, "source")
+        if isinstance(value, str) and value:
+            yield loc, value, sha if isinstance(sha, str) else None
+
+    yield from descr(("documentation",), data.get("documentation"))
+    for i, c in enumerate(as_list(data.get("covers"))):
+        yield from descr(("covers", i), c)
+    attachments = data.get("attachments")
+    files = as_dict(attachments).get("files") if isinstance(attachments, dict) else attachments
+    for i, a in enumerate(as_list(files)):
+        yield from descr(("attachments", i), a)
+    for key in ("test_inputs", "test_outputs", "sample_inputs", "sample_outputs"):
+        for i, src in enumerate(as_list(data.get(key))):
+            yield from descr((key, i), src)
+    for kind in ("inputs", "outputs"):
+        for i, t in enumerate(as_list(data.get(kind))):
+            for key in ("test_tensor", "sample_tensor"):
+                yield from descr((kind, i, key), as_dict(t).get(key))
+    for wf, entry in as_dict(data.get("weights")).items():
+        entry = as_dict(entry)
+        yield from descr(("weights", wf, "source"), entry.get("source"), entry.get("sha256"))
+        arch = entry.get("architecture")
+        if isinstance(arch, str) and ":" in arch:
+            yield from descr(("weights", wf, "architecture"), arch.rsplit(":", 1)[0], entry.get("architecture_sha256"))
+        elif isinstance(arch, dict):
+            yield from descr(("weights", wf, "architecture"), arch)
+        for key in ("dependencies", "external_data"):
+            dep = entry.get(key)
+            if isinstance(dep, str) and ":" in dep:
+                dep = dep.split(":", 1)[1]
+            yield from descr(("weights", wf, key), dep)
+    if d.schema.startswith(("notebook", "application")):
+        yield from descr(("source",), data.get("source"))
+
+
+def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http: HttpClient | None) -> Detail:
+    out = Collector()
+    fetcher = Fetcher(root, settings, http)
+    for loc, source, sha in file_refs(d):
+        if "example.com" in source:
+            continue  # the reference skips placeholder hosts too
+        try:
+            content = fetcher.read(source)
+        except Missing as e:
+            out.error(loc, f"file not found: {e}", "file_not_found")
+            continue
+        except (FetchError, OSError) as e:
+            out.warn(loc, f"could not check {source}: {e}", WARNING, "unreachable")
+            continue
+        actual = hashlib.sha256(content).hexdigest()
+        if sha and sha.strip().lower() != actual:
+            out.error(loc, f"sha256 mismatch: described {sha.strip()}, file has {actual}", "sha256_mismatch")
+        if loc[0] == "documentation" and not VALIDATION_HEADING.search(content.decode("utf-8", "replace")):
+            out.warn(loc, "No '# Validation' (sub)section found.", WARNING, "documentation")
+    if d.schema.startswith("model_"):
+        _check_test_tensors(d, fetcher, out)
+    return Detail(DETAIL_NAME, out.errors, out.warnings)
+
+
+# ---------------------------------------------------------------- test tensors
+
+def _tensor_specs(d: Dispatched) -> Iterator[tuple[Loc, str, Any, str | None, list[Any]]]:
+    """(loc, source, tensor description, declared dtype, per-axis size rules) per test tensor."""
+    data = d.data
+    for kind, test_key in (("inputs", "test_inputs"), ("outputs", "test_outputs")):
+        for i, t in enumerate(as_list(data.get(kind))):
+            t = as_dict(t)
+            if d.schema == "model_0.4":
+                sources = as_list(data.get(test_key))
+                if i >= len(sources) or not isinstance(sources[i], str):
+                    continue
+                yield (test_key, i), sources[i], t, t.get("data_type"), _sizes_v04(t)
+            else:
+                src = as_dict(t.get("test_tensor")).get("source")
+                if isinstance(src, str):
+                    dtype = _dtype_v05(t)
+                    yield (kind, i, "test_tensor"), src, t, dtype, [as_dict(a).get("size") if as_dict(a).get(
+                        "type") != "channel" else len(as_list(as_dict(a).get("channel_names")))
+                        for a in as_list(t.get("axes"))]
+
+
+def _sizes_v04(t: dict[str, Any]) -> list[Any]:
+    shape = t.get("shape")
+    if isinstance(shape, list):
+        return shape
+    if isinstance(shape, dict) and "min" in shape:
+        return [{"min": m, "step": s} for m, s in zip(as_list(shape.get("min")), as_list(shape.get("step")),
+                                                       strict=False)]
+    return [None] * len(str(t.get("axes", "")))
+
+
+def _dtype_v05(t: dict[str, Any]) -> str:
+    data = t.get("data")
+    first = as_dict(data[0]) if isinstance(data, list) and data else as_dict(data)
+    return first.get("type", "uint8" if "values" in first else "float32")
+
+
+def _check_test_tensors(d: Dispatched, fetcher: Fetcher, out: Collector) -> None:
+    for loc, source, tensor, dtype, sizes in _tensor_specs(d):
+        try:
+            array = np.load(io.BytesIO(fetcher.read(source)), allow_pickle=False)
+        except (Missing, FetchError, OSError):
+            continue  # already reported by the file pass
+        except (ValueError, EOFError) as e:
+            out.error(loc, f"not a readable .npy array: {e}", "npy_error")
+            continue
+        name = tensor.get("name", tensor.get("id", "?"))
+        if array.ndim != len(sizes):
+            out.error(loc, f"test tensor of '{name}' has {array.ndim} dimensions, its axes {len(sizes)}", "ndim")
+            continue
+        _check_dtype(array, dtype, d.schema, loc, out)
+        for axis, (actual, rule) in enumerate(zip(array.shape, sizes, strict=True)):
+            problem = _size_problem(actual, rule)
+            if problem:
+                out.error(loc, f"test tensor of '{name}' axis {axis}: size {actual} {problem}", "shape")
+        if array.size and array.dtype != bool:
+            lo, hi = float(np.min(array)), float(np.max(array))
+            if lo > -1e-4 and hi < 1e-4:
+                out.error(loc, f"test tensor of '{name}': values are too small for reliable testing "
+                               f"(all within ±1e-4)", "values")
+
+
+def _check_dtype(array: np.ndarray, dtype: str | None, schema: str, loc: Loc, out: Collector) -> None:
+    if dtype not in NUMPY_DTYPES:
+        return
+    if dtype.startswith("float"):
+        ok = array.dtype != bool and np.issubdtype(array.dtype, np.number)
+    else:
+        ok = str(array.dtype) == dtype
+    if not ok:
+        severity_error = schema == "model_0.5"  # 0.4 consumers cast inputs; the reference does not check 0.4
+        msg = f"test tensor dtype {array.dtype} does not match the described {dtype}"
+        if severity_error:
+            out.error(loc, msg, "dtype")
+        else:
+            out.warn(loc, msg, WARNING, "dtype")
+
+
+def _size_problem(actual: int, rule: Any) -> str | None:
+    fixed = int_or_none(rule)
+    if fixed is not None:
+        return None if actual == fixed else f"!= described {fixed}"
+    if isinstance(rule, dict) and "step" in rule:
+        mins = ints([rule.get("min"), rule.get("step")])
+        if mins is None:
+            return None
+        low, step = mins
+        if actual < low or (step == 0 and actual != low) or (step and (actual - low) % step):
+            return f"is not {low} + n·{step}"
+    if isinstance(rule, dict) and "max" in rule:
+        low, high = int_or_none(rule.get("min", 1)) or 1, int_or_none(rule.get("max"))
+        if actual < low or (high is not None and actual > high):
+            return f"is outside [{low}, {high}]"
+    return None
+
