@@ -17,7 +17,7 @@ from ruyaml import YAML  # noqa: E402
 out = []
 for path in sys.argv[1:]:
     try:
-        data = YAML(typ="safe").load(open(path, encoding="utf-8"))
+        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
         context = ValidationContext(perform_io_checks=False, root=Path(os.path.dirname(path) or "."))
         descr = build_description(data, context=context, format_version="discover")
         summary = descr.validation_summary
