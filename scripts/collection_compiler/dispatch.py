@@ -18,9 +18,9 @@ from .files import json_text, write_json
 from .http import FetchError, HttpClient
 from .layout import WorkDir
 from .partners_registry import Registration, load_registrations
-from .partners_results import now_iso
 from .plan import read_pending
 from .settings import Settings
+from .state import now_iso
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ previously published results, marked stale in the health report (the predecessor
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import os
 import shutil
@@ -26,6 +25,7 @@ from .files import read_json, write_json
 from .layout import SiteTree, WorkDir
 from .partners_registry import Registration, TestSummaries, load_registrations, schema_validator
 from .settings import Settings
+from .state import now_iso
 from .summaries import PartnerRecord, read_published_partner_tests
 
 log = logging.getLogger(__name__)
@@ -240,16 +240,12 @@ def _previous_stale_since(previous: Path | None, partner_id: str) -> str | None:
     if previous is None:
         return None
     health = read_json(SiteTree(previous).health, {}) or {}
-    for candidate in (health.get(STAGE), health):
+    for candidate in ((health.get("stages") or {}).get(STAGE), health.get(STAGE)):
         if isinstance(candidate, dict):
             entry = (candidate.get("partners") or {}).get(partner_id)
             if isinstance(entry, dict) and entry.get("stale_since"):
                 return str(entry["stale_since"])
     return None
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def gather_partner(settings: Settings, work: WorkDir, registration: Registration,

@@ -8,7 +8,6 @@ Unchanged files are not rewritten; versions no longer published are removed (no 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import shutil
@@ -22,7 +21,10 @@ from .. import results, yamlio
 from ..files import read_json, write_bytes_atomic, write_json
 from ..layout import SiteTree, WorkDir
 from ..parallel import cpu_map
+from ..partners_registry import load_registrations
+from ..plan import publish_pending
 from ..settings import Settings
+from ..summaries import write_version_summaries
 from ..templates import Publication, collection_root, load_template
 
 log = logging.getLogger(__name__)
@@ -79,14 +81,6 @@ def _copy_rdf(work: WorkDir, site: SiteTree, rid: str, vid: str) -> None:
     if target.exists() and os.path.samefile(source, target):
         return
     write_bytes_atomic(target, source.read_bytes())
-
-
-def _summaries_writer():
-    """The partners' summaries module when present (merges our checks and partner results)."""
-    try:
-        return importlib.import_module("collection_compiler.summaries").write_version_summaries
-    except (ImportError, AttributeError):
-        return None
 
 
 def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
@@ -209,8 +203,9 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
     stages = {p.stem: read_json(p) for p in sorted((work.root / "health").glob("*.json"))}
     update = stages.get("update") or {}
     sources = dict(update.get("sources") or {})
-    for name, part in (stages.get("gather") or {}).get("sources", {}).items():
-        sources[f"summaries:{name}"] = part
+    for name, part in (stages.get("gather") or {}).get("partners", {}).items():
+        sources[f"summaries:{name}"] = {k: v for k, v in (("status", part.get("status")),
+                                        ("since", part.get("stale_since")), ("error", part.get("error"))) if v}
     return {
         "sources": sources,
         "counts": {
@@ -225,19 +220,10 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
     }
 
 
-def publish_pending(work: WorkDir, site: SiteTree) -> None:
-    folder = work.plan / "partners"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        write_bytes_atomic(site.pending(path.stem), path.read_bytes())
-
-
 def _render_site(site: SiteTree, settings: Settings) -> None:
-    try:
-        render = importlib.import_module("collection_compiler.site").render_site
-    except (ImportError, AttributeError):
-        log.warning("no site renderer available: HTML pages skipped")
-        return
-    render(site.root, settings, settings.previous)
+    from ..site import render_site
+
+    render_site(site.root, settings, settings.previous)
 
 
 # ---- the stage -------------------------------------------------------------------------------------------
@@ -255,16 +241,18 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
         if versions:
             published[rid] = versions
     tree.root.mkdir(parents=True, exist_ok=True)
-    write_summaries = _summaries_writer()
     partners = read_json(work.partners, default=[]) or []
+    registrations = load_registrations(settings.repo_root)[0]
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
         for version in versions:
             _copy_rdf(work, tree, rid, version["version_id"])
-            if write_summaries is not None:
-                outcome = write_summaries(tree, work, rid, version["version_id"], version["rdf_sha256"], partners)
-                if version is versions[0] and isinstance(outcome, dict):
-                    extra_links[rid] = list(outcome.get("links") or [])
+            outcome = write_version_summaries(
+                tree, work, rid, version["version_id"], version["rdf_sha256"], registrations,
+                resource_type=index[rid]["type"], site_url=settings.site_url, git_base=settings.git_base)
+            if version is versions[0]:
+                # an application link counts only where that application is a published resource
+                extra_links[rid] = [link for link in outcome["links"] if link in published]
     removed = remove_orphans(tree, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
     entries = collection_entries(published, index, work, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
@@ -273,7 +261,7 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     write_json(tree.health, health_document(work, entries, published, held_back))
     write_bytes_atomic(tree.source_state, work.source_state.read_bytes())
     write_schemas(tree)
-    publish_pending(work, tree)
+    publish_pending(tree, work)
     write_bytes_atomic(tree.root / ".nojekyll", b"")
     if site:
         _render_site(tree, settings)

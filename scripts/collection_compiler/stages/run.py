@@ -6,40 +6,62 @@ update -> validate -> test -> plan -> gather -> build -> [deploy] -> [dispatch]
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import time
 from collections.abc import Callable
 
+from ..partners_registry import load_registrations
 from ..settings import Settings
 from . import build as build_stage
 from . import update as update_stage
 
 log = logging.getLogger(__name__)
 
-# (name, module, function taking Settings); stages after update and before build
-CHECK_STAGES: list[tuple[str, str, str]] = [
-    ("validate", "collection_compiler.validation.stage", "validate_work"),
-    ("test", "collection_compiler.testing.stage", "test_work"),
-    ("plan", "collection_compiler.plan", "plan_work"),
-    ("gather", "collection_compiler.partners_results", "gather_work"),
+def _validate(settings: Settings) -> object:
+    from ..validation.stage import validate_work
+
+    return validate_work(settings)
+
+
+def _test(settings: Settings) -> object:
+    from ..testing.stage import test_work
+
+    return test_work(settings)
+
+
+def _gather(settings: Settings) -> object:
+    from ..partners_results import gather
+
+    return gather(settings, load_registrations(settings.repo_root)[0])
+
+
+def _plan(settings: Settings) -> object:
+    from ..plan import plan
+
+    return plan(settings, load_registrations(settings.repo_root)[0])
+
+
+def _dispatch(settings: Settings) -> object:
+    from ..dispatch import dispatch
+
+    return dispatch(settings, load_registrations(settings.repo_root)[0])
+
+
+# the stages between update and build, in order (as the scheduled workflow runs them)
+CHECK_STAGES: list[tuple[str, Callable[[Settings], object]]] = [
+    ("validate", _validate),
+    ("test", _test),
+    ("gather", _gather),
+    ("plan", _plan),
 ]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--skip", action="append", default=[], choices=[s[0] for s in CHECK_STAGES],
+    parser.add_argument("--skip", action="append", default=[], choices=[name for name, _ in CHECK_STAGES],
                         help="leave out a stage (repeatable), e.g. --skip test")
     parser.add_argument("--no-site", action="store_true", help="skip the HTML site")
     parser.add_argument("--deploy", metavar="REMOTE", help="deploy the built tree to this git remote's gh-pages")
     parser.add_argument("--dispatch", action="store_true", help="dispatch partner workflows at the end")
-
-
-def _stage_function(module_name: str, function: str) -> Callable[[Settings], object] | None:
-    try:
-        return getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError) as e:
-        log.info("stage %s.%s not available: %s", module_name, function, e)
-        return None
 
 
 def _timed(name: str, fn: Callable[[], object]) -> object:
@@ -55,11 +77,9 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
     print(report.summary())
     if not report.usable:
         return 1
-    for name, module_name, function in CHECK_STAGES:
-        fn = _stage_function(module_name, function)
-        if name in skip or fn is None:
-            continue
-        _timed(name, lambda fn=fn: fn(settings))
+    for name, stage in CHECK_STAGES:
+        if name not in skip:
+            _timed(name, lambda stage=stage: stage(settings))
     built = _timed("build", lambda: build_stage.build(settings, site=site))
     print(built.summary())
     if deploy_to:
@@ -69,9 +89,7 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
         max_loss = Publication.from_template(load_template(settings.repo_root)).max_resource_loss
         _timed("deploy", lambda: deploy(settings.out, deploy_to, max_loss=max_loss, token=settings.github_token))
     if dispatch:
-        fn = _stage_function("collection_compiler.dispatch", "dispatch_work")
-        if fn is not None:
-            _timed("dispatch", lambda: fn(settings))
+        _timed("dispatch", lambda: _dispatch(settings))
     return 0
 
 
