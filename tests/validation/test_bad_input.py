@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from collection_compiler.settings import Settings
 from collection_compiler.validation import validate_rdf
 

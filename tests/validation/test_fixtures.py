@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+
 from collection_compiler.validation import validate_rdf
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-rdfs"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from collection_compiler.cli import main as cli_main
 from collection_compiler.settings import Settings
 from collection_compiler.validation import validate_rdf

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from collection_compiler.validation import ALERT, validate_rdf
 
 

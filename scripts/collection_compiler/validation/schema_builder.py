@@ -186,7 +186,7 @@ def processing(names: list[str], kwargs_for: Any, key: str, optional_kwargs: tup
     branches = []
     for n in names:
         if n == "sigmoid":
-            then: S = {"properties": {"kwargs": False}}
+            then: S = {"properties": {"kwargs": {"not": {}, "x-forbidden": True}}}
         else:
             then = {"properties": {"kwargs": kwargs_for(n)}}
             if n not in optional_kwargs:
@@ -392,8 +392,8 @@ def test_summary() -> S:
 
 
 def partner_test_summary() -> S:
-    """A partner's `test_summary_*.yaml`: one sub-summary, or a `{tests: [...]}`-style list wrapper."""
-    return {**_sub_summary(), "$defs": {}}
+    """A partner's `test_summary_*.yaml`: one sub-summary, or a list of them."""
+    return {"anyOf": [ref("sub_summary"), lst(ref("sub_summary"))], "$defs": {"sub_summary": _sub_summary()}}
 
 
 # ---------------------------------------------------------------- registry

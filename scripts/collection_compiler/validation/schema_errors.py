@@ -36,6 +36,8 @@ def _issue(error: ValidationError) -> Issue:
     loc: Loc = tuple(error.absolute_path)
     kind = str(error.validator)
     value = error.validator_value
+    if kind == "not" and isinstance(error.schema, dict) and error.schema.get("x-forbidden"):
+        return Issue(loc, "Extra inputs are not permitted", "extra_forbidden")
     if kind == "required":
         missing = next((k for k in value if isinstance(error.instance, dict) and k not in error.instance), "?")
         return Issue((*loc, missing), "Field required", "missing")
