@@ -109,7 +109,8 @@ def propose(work: WorkDir, current: LedgerEntry | None, rid: str, new_versions: 
                            dict(entry.extra))
     if nickname and not proposal.nickname:
         proposal.nickname, proposal.nickname_icon = nickname
-    added = {v["version_id"]: {**v, "status": "accepted"} for v in new_versions if v["version_id"] not in entry.versions}
+    added = {v["version_id"]: {**v, "status": "accepted"}
+             for v in new_versions if v["version_id"] not in entry.versions}
     proposal.versions = {**added, **proposal.versions}
     write_text_atomic(work.ledger_proposal(rid), yamlio.dump_yaml(proposal.to_yaml()))
     return proposal

@@ -16,8 +16,9 @@ from .candidates import Candidate, SourceOutcome, fingerprint
 
 PARTNER_VERSION = "latest"
 # Collection fields an entry does not inherit: identity and structure, and the partner's site `config`
-# (inheriting it put the partner's splash texts and logo into every entry of the predecessor).
-_NOT_INHERITED = {"id", "collection", "config", "format_version", "type"}
+# (inheriting it put the partner's splash texts and logo into every entry of the predecessor). The
+# collection's `format_version` (0.2.x) is inherited: it is the generic format of entries that name none.
+_NOT_INHERITED = {"id", "collection", "config", "type"}
 # Display fields of the collection's `config` that describe the partner on the site.
 PARTNER_DISPLAY_KEYS = ("logo", "icon", "background_image", "default_type", "explore_button_text", "resource_types",
                         "splash_title", "splash_subtitle", "splash_feature_list", "tags", "about_url", "docs")

@@ -71,7 +71,8 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
         return versions
     if publication.route == "review":
         return [v for v in versions if v["status"] == "accepted"]
-    return [v for v in versions if v["status"] == "accepted" or _passes_our_checks(work, resource["id"], v["version_id"])]
+    return [v for v in versions
+            if v["status"] == "accepted" or _passes_our_checks(work, resource["id"], v["version_id"])]
 
 
 # ---- files per version -----------------------------------------------------------------------------------
