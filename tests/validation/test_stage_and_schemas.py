@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from collection_compiler.files import read_json, sha256_file, write_json
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
@@ -69,6 +71,7 @@ def test_shipped_schemas_are_in_sync_with_the_builder() -> None:
         shipped = json.loads(schema_path(name).read_text("utf-8"))
         assert shipped == json.loads(json.dumps(build(name))), f"regenerate {name}: python -m " \
                                                               "collection_compiler.validation.schema_builder"
+        Draft202012Validator.check_schema(shipped)
         assert load_schema(name) is load_schema(name)  # compiled once
 
 

@@ -11,14 +11,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 DOI = re.compile(r"^10\.[0-9]{4}.+$")
 ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 RESOURCE_ID = re.compile(r"^[a-z0-9_\-/.]+$")
 NAME_V03 = re.compile(r"^[A-Za-z0-9_+\- ()]*$")
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+# PEP 440: [N!]N(.N)*[{a|b|rc}N][.postN][.devN][+local], case-insensitive, with the spec's spelling variants
+PEP440 = re.compile(r"^\s*v?(\d+!)?\d+(\.\d+)*"
+                    r"([-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?\d*)?"
+                    r"((-\d+)|([-_.]?(post|rev|r)[-_.]?\d*))?"
+                    r"([-_.]?dev[-_.]?\d*)?"
+                    r"(\+[a-z0-9]+([-_.][a-z0-9]+)*)?\s*$", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,11 +47,7 @@ def iso_datetime_ok(value: str) -> bool:
 
 
 def version_ok(value: str | int | float) -> bool:
-    try:
-        Version(str(value))
-    except InvalidVersion:
-        return False
-    return True
+    return bool(PEP440.match(str(value)))
 
 
 def orcid_ok(value: str) -> bool:
