@@ -254,3 +254,42 @@ def test_work_folder_paths_never_leave_their_root(world: DemoWorld):
     for path in settings.work_dir.rglob("*"):
         assert path.resolve().is_relative_to(settings.work_dir.resolve())
     assert os.path.isfile(settings.work_dir / "resources.json")
+
+
+def test_results_of_an_earlier_run_do_not_hold_a_version_back(world: DemoWorld):
+    from collection_compiler.layout import WorkDir
+    from collection_compiler.results import CheckResult, write_result
+
+    settings = world.settings()
+    write_result(WorkDir(settings.work_dir), MODEL, "1002",
+                 CheckResult("static-validation", "0", "old", "failed", [{"name": "x", "status": "failed"}]))
+    update_and_build(settings)
+    assert entries(settings.out)[MODEL]["versions"] == ["1002", "1001"]
+
+
+def test_a_version_failing_our_checks_is_held_back_on_the_automatic_route(world: DemoWorld):
+    from collection_compiler.layout import WorkDir
+    from collection_compiler.results import CheckResult, write_result
+
+    settings = world.settings()
+    update(settings)
+    sha = json.loads((settings.work_dir / "resources.json").read_text())["resources"][MODEL]["versions"][0]
+    write_result(WorkDir(settings.work_dir), MODEL, "1002", CheckResult(
+        "static-validation", "1", sha["rdf_sha256"], "failed", [{"name": "static", "status": "failed"}]))
+    build(settings, site=False)
+    assert entries(settings.out)[MODEL]["versions"] == ["1001"]
+    assert health(settings.out)["held_back"] == [f"{MODEL}/1002"]
+
+
+def test_the_review_route_publishes_only_accepted_versions(world: DemoWorld):
+    template = world.hub / "collection_rdf_template.yaml"
+    template.write_text(template.read_text().replace("route: automatic", "route: review"))
+    ledger = world.hub / "collection" / MODEL / "resource.yaml"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nversions:\n  - {{version_id: '1001', status: accepted}}\n")
+    settings = world.settings()
+    update_and_build(settings)
+    published = entries(settings.out)
+    assert published[MODEL]["versions"] == ["1001"]
+    assert DATASET not in published  # nothing of it accepted yet
+    assert "ilastik/ilastik" in published  # partner entries are published as their partner lists them

@@ -338,9 +338,16 @@ def _download_counts(groups: dict[str, list[Version]], zenodo_ok: bool, settings
             if vs[0].candidate.source == "zenodo"}
 
 
+def _reset_work(work: WorkDir) -> None:
+    """update starts a run: results of an earlier run in the same folder must not leak into this one."""
+    for name in ("rdfs", "ledger", "results", "partner_results", "plan", "health"):
+        shutil.rmtree(work.root / name, ignore_errors=True)
+
+
 def update(settings: Settings) -> UpdateReport:
     work = WorkDir(settings.work_dir)
     work.root.mkdir(parents=True, exist_ok=True)
+    _reset_work(work)
     template = load_template(settings.repo_root)
     previous = State.load(settings.previous)
     ledger = Ledger.load(settings.repo_root)
