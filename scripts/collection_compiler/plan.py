@@ -12,6 +12,8 @@ Writes `work/plan/bioimageio.json` and `work/plan/partners/<partner_id>.json` (t
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import fnmatch
 import importlib
 import logging
 import os
@@ -38,8 +40,12 @@ def chunks(entries: list[dict[str, Any]], size: int = MAX_MATRIX_ENTRIES) -> lis
 
 # our own tests -------------------------------------------------------------------------------------------
 
-def our_matrix(settings: Settings) -> list[dict[str, Any]]:
-    """The model-test stage's matrix; empty (with a warning) while that stage is not available."""
+def selected(entries: list[dict[str, Any]], only: str) -> list[dict[str, Any]]:
+    """The entries whose resource id matches the glob `only` (a dispatch input: `*` selects all)."""
+    return [e for e in entries if fnmatch.fnmatchcase(str(e.get("resource_id")), only)]
+
+
+def _stage_matrix(settings: Settings) -> list[dict[str, Any]]:
     try:
         stage = importlib.import_module("collection_compiler.testing.stage")
     except ImportError:
@@ -48,6 +54,14 @@ def our_matrix(settings: Settings) -> list[dict[str, Any]]:
     matrix = stage.test_matrix(settings)
     entries = matrix.get("include", []) if isinstance(matrix, dict) else list(matrix)
     return [dict(e) for e in entries]
+
+
+def our_matrix(settings: Settings, only: str = "*", force: bool = False) -> list[dict[str, Any]]:
+    """The model-test stage's matrix, limited to `only`; with `force`, results of the previous deploy are not
+    reused for the selected resources (asked first, before the normal matrix copies reusable results in)."""
+    forced = selected(_stage_matrix(dataclasses.replace(settings, previous=None)), only) if force else []
+    entries = selected(_stage_matrix(settings), only)
+    return entries + [e for e in forced if e not in entries]
 
 
 # partners ------------------------------------------------------------------------------------------------
@@ -119,18 +133,19 @@ def _output_lines(ours: list[dict[str, Any]], pending: dict[str, list[dict[str, 
     return lines
 
 
-def plan(settings: Settings, registrations: list[Registration]) -> dict[str, Any]:
+def plan(settings: Settings, registrations: list[Registration], only: str = "*", force: bool = False
+         ) -> dict[str, Any]:
     """Compute and write every matrix; returns the counts written to `work/plan/plan.json`."""
     work = WorkDir(settings.work_dir)
     published = read_published(work)
-    ours = our_matrix(settings)
+    ours = our_matrix(settings, only, force)
     summary: dict[str, Any] = {OUR_MATRIX: {"entries": len(ours),
                                             "chunks": _write_matrix(work.plan, Path(OUR_MATRIX), ours)}}
     pending: dict[str, list[dict[str, str]]] = {}
     for registration in registrations:
         if registration.test_summaries is None:
             continue
-        pending[registration.id] = partner_pending(work, settings.previous, registration, published)
+        pending[registration.id] = selected(partner_pending(work, settings.previous, registration, published), only)
         n_chunks = _write_matrix(work.plan, Path("partners") / registration.id, pending[registration.id])
         summary.setdefault("partners", {})[registration.id] = {"entries": len(pending[registration.id]),
                                                                "chunks": n_chunks}
@@ -163,13 +178,17 @@ def publish_pending(site: SiteTree, work: WorkDir) -> list[Path]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (parser.description or "") + ". Writes work/plan/ and GITHUB_OUTPUT when set."
+    parser.add_argument("--only", default="*", metavar="GLOB",
+                        help="plan only resources whose id matches this glob (default: all)")
+    parser.add_argument("--force", action="store_true",
+                        help="re-test the selected resources even where the previous deploy has results")
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     registrations, errors = load_registrations(settings.repo_root)
     for error in errors:
         log.error("%s", error)
-    summary = plan(settings, registrations)
+    summary = plan(settings, registrations, args.only or "*", args.force)
     print(f"{OUR_MATRIX}: {summary[OUR_MATRIX]['entries']} test cases in {summary[OUR_MATRIX]['chunks']} chunks")
     for partner_id, counts in sorted((summary.get("partners") or {}).items()):
         print(f"{partner_id}: {counts['entries']} pending versions in {counts['chunks']} chunks")

@@ -16,8 +16,10 @@ from .validator import validate_rdf
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+    parser.add_argument("sources", nargs="*", metavar="SOURCE",
                         help="rdf.yaml path or URL, a folder holding one, or a zip package")
+    parser.add_argument("--work", action="store_true",
+                        help="instead of SOURCEs: validate every version of the work folder (pipeline stage)")
     parser.add_argument("--no-io", dest="perform_io", action="store_false",
                         help="skip file checks (existence, sha256, test tensors)")
     parser.add_argument("--summary", type=Path, help="write the results as JSON (one entry per SOURCE)")
@@ -34,6 +36,13 @@ def validate_source(source: str, settings: Settings, perform_io: bool, http: Htt
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.work:
+        from .stage import validate_work
+
+        return validate_work(settings, args.perform_io)
+    if not args.sources:
+        print("collection validate: give a SOURCE or --work", file=sys.stderr)
+        return 2
     with HttpClient(settings) as http:
         results = [validate_source(s, settings, args.perform_io, http) for s in args.sources]
     entries = [{"source": s, "status": r.status, "details": r.sub_summaries()} for s, r in zip(
