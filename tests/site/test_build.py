@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -123,3 +124,56 @@ def test_missing_and_broken_files_do_not_stop_the_build(tmp_path: Path, make_tre
     assert not (out / "resources/10.5281/zenodo.1000002/index.html").exists()
     assert not (tmp_path / "etc").exists()
     assert "No test results yet." in (out / "resources/10.5281/zenodo.1000003/index.html").read_text("utf-8")
+
+
+def test_rebuild_in_place_removes_pages_of_resources_that_left(built: Path, settings, assets):
+    gone, kept = "10.5281/zenodo.1000001", "10.5281/zenodo.1000002"
+    stale_thumbs = set((built / "thumbnails").glob("*.jpg")) | set((built / "thumbnails").glob("*.png"))
+    stale_docs = set((built / "site-cache/docs").glob("*.md"))
+    collection = json.loads((built / "collection.json").read_text("utf-8"))
+    collection["collection"] = [e for e in collection["collection"] if e["id"] != gone]
+    (built / "collection.json").write_text(json.dumps(collection), "utf-8")
+    shutil.rmtree(built / "rdfs" / gone)
+    # Every file that does not mention the removed resource (nor counts resources) must stay as it is.
+    counting = {built / "index.html", built / "health/index.html", built / "partners/index.html",
+                built / "thumbnails/index.json"}
+    untouched = [p for p in built.rglob("*") if p.is_file() and p not in counting
+                 and gone not in p.read_text("utf-8", "replace")]
+    assert built / "resources" / kept / "index.html" in untouched and len(untouched) > 60
+    mtimes = {p: os.stat(p).st_mtime_ns for p in untouched}
+    render_site(built, settings, built)  # --out = --previous: the gh-pages checkout updated in place
+    assert not (built / "resources" / gone).exists()
+    assert (built / "resources/10.5281").is_dir() and (built / "resources/ilastik/res-9/latest/index.html").is_file()
+    missing = {p for p in untouched if not p.exists()}  # the removed resource's cover and docs (checked below)
+    assert all(p.parent in (built / "thumbnails", built / "site-cache/docs") for p in missing)
+    assert {p: os.stat(p).st_mtime_ns for p in untouched if p not in missing} == {
+        p: m for p, m in mtimes.items() if p not in missing}
+    # Exactly one cover and one cached doc (those of the removed resource) went away.
+    thumbs = set((built / "thumbnails").glob("*.jpg")) | set((built / "thumbnails").glob("*.png"))
+    assert thumbs < stale_thumbs and len(stale_thumbs - thumbs) == 1
+    assert set(json.loads((built / "thumbnails/index.json").read_text("utf-8")).values()) == {p.name for p in thumbs}
+    docs = set((built / "site-cache/docs").glob("*.md"))
+    assert docs < stale_docs and len(stale_docs - docs) == 2  # both versions of the removed resource
+    assert gone not in (built / "search-index.json").read_text("utf-8")
+    collection["config"]["partners"] = [p for p in collection["config"]["partners"] if p["id"] != "deepimagej"]
+    (built / "collection.json").write_text(json.dumps(collection), "utf-8")
+    render_site(built, settings, built)
+    assert not (built / "partners/deepimagej").exists() and (built / "partners/ilastik/index.html").is_file()
+
+
+def test_prune_removes_only_unclaimed_files_and_empty_folders(tmp_path: Path):
+    from collection_compiler.site.prune import prune
+
+    root = tmp_path / "resources"
+    keep = [root / "a/b/index.html", root / "c/index.html"]
+    for path in [*keep, root / "a/b/old/index.html", root / "d/e/index.html", root / "c/.x.tmp"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    (root / "link").symlink_to(tmp_path)  # never followed
+    assert prune(root, keep) == 4
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == ["a", "a/b", "a/b/index.html", "c",
+                                                                         "c/index.html"]
+    assert outside.read_text() == "keep me"
+    assert prune(tmp_path / "missing", []) == 0

@@ -2,8 +2,9 @@ import io
 from pathlib import Path
 
 import pytest
-from collection_compiler.site.thumbnails import CoverError, build_thumbnails, make_thumbnail
 from PIL import Image
+
+from collection_compiler.site.thumbnails import CoverError, build_thumbnails, make_thumbnail
 
 
 def test_thumbnail_keeps_jpeg_and_turns_other_formats_into_png(make_image):

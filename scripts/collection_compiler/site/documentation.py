@@ -11,6 +11,7 @@ from ..files import write_text_atomic
 from ..http import FetchError, HttpClient
 from ..settings import Settings
 from .model import Resource
+from .prune import prune
 from .safety import render_markdown, safe_url
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def fetch_documentation(resources: list[Resource], out: Path, previous: Path | N
         if key in sources:
             write_text_atomic(out / CACHE / f"{key}.md", sources[key])
             html[ref] = render_markdown(sources[key], base=url)
+    prune(out / CACHE, [out / CACHE / f"{key}.md" for key in sources])  # docs of versions no longer published
     return html
 
 

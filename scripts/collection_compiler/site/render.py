@@ -18,6 +18,7 @@ from . import citation, pages
 from .documentation import fetch_documentation
 from .feed import feed_entries
 from .model import Resource, Tree, read_tree
+from .prune import prune
 from .safety import one_line, safe_url, text
 from .search_index import build_index
 from .thumbnails import build_thumbnails
@@ -58,8 +59,9 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
     _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
-    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
-    _partner_pages(env, out, tree, site)
+    written = _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
+    prune(out / "resources", written)
+    prune(out / "partners", _partner_pages(env, out, tree, site))
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
            rows=_compatibility(tree.resources), tools=site["tools"])
     _write(env, "health.html", out / "health" / "index.html", site=site, root="../", health=_health(tree))
@@ -125,29 +127,32 @@ PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
 
 
 def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
-                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> None:
-    """Resource pages are independent: split them over the cores with forked workers (Linux), else in-process."""
+                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> list[Path]:
+    """Resource pages are independent: split them over the cores with forked workers (Linux), else in-process.
+    Returns the paths of every file they consist of (what `prune` keeps)."""
     global _JOB
     workers = min(os.cpu_count() or 1, 8)
     _JOB = (settings, out, resources, site, thumbs, docs, workers)
     try:
         if workers > 1 and len(resources) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                pool.map(_render_share, range(workers))
+                shares = pool.map(_render_share, range(workers))
         else:
-            for share in range(workers):
-                _render_share(share)
+            shares = [_render_share(share) for share in range(workers)]
+        return [path for share in shares for path in share]
     finally:
         _JOB = None
 
 
-def _render_share(share: int) -> None:
+def _render_share(share: int) -> list[Path]:
     assert _JOB is not None
     settings, out, resources, site, thumbs, docs, workers = _JOB
     env = environment(settings)
     known = {r.rid for r in resources}
+    written: list[Path] = []
     for resource in resources[share::workers]:
-        _resource_pages(env, out, resource, site, known, thumbs.get(resource.rid, []), docs)
+        written += _resource_pages(env, out, resource, site, known, thumbs.get(resource.rid, []), docs)
+    return written
 
 
 # A version's page is rendered once and written at two depths (the resource page shows the latest version):
@@ -156,7 +161,8 @@ ROOT, HERE, VDIR = "\x00R\x00", "\x00H\x00", "\x00V\x00"
 
 
 def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
-                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> None:
+                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> list[Path]:
+    written: list[Path] = []
     base = id_path(out / "resources", resource.rid)
     depth = resource.rid.count("/") + 2
     versions = [{"vid": v.vid, "name": v.version_name, "created": v.created[:10], "status": v.status}
@@ -178,13 +184,16 @@ def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site
                    "cff": citation.cff(resource, version, page_url)}
         html = template.render(**context)
         vdir = base / version.vid  # vid checked by model.read_tree
-        write_text_atomic(vdir / "index.html", _place(html, "../" * (depth + 1), "../", ""))
-        write_text_atomic(vdir / "citation.bib", context["bibtex"])
-        write_text_atomic(vdir / "CITATION.cff", context["cff"])
+        files = {vdir / "index.html": _place(html, "../" * (depth + 1), "../", ""),
+                 vdir / "citation.bib": context["bibtex"], vdir / "CITATION.cff": context["cff"]}
         if position == 0:
-            write_text_atomic(base / "index.html", _place(html, "../" * depth, "", f"{version.vid}/"))
+            files[base / "index.html"] = _place(html, "../" * depth, "", f"{version.vid}/")
+        for path, content in files.items():
+            write_text_atomic(path, content)
+        written += files
     if not resource.versions:
         log.warning("%s: no readable version; no page written", resource.rid)
+    return written
 
 
 def _place(html: str, root: str, here: str, vdir: str) -> str:
@@ -199,8 +208,9 @@ def _entry_view(resource: Resource) -> dict[str, Any]:
             "partner": resource.partner_id}
 
 
-def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[str, Any]) -> None:
-    cards = []
+def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[str, Any]) -> list[Path]:
+    """The partner pages; returns their paths."""
+    cards, written = [], [out / "partners" / "index.html"]
     for partner in site["partners"]:
         own = [r for r in tree.resources if r.partner_id == partner["id"]]
         tested = []
@@ -210,9 +220,11 @@ def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[st
                     tested.append({"rid": resource.rid, "name": resource.name, "row": row})
         counts = Counter(t["row"].status for t in tested)
         cards.append({**partner, "n_resources": len(own), "counts": dict(counts)})
-        _write(env, "partner.html", id_path(out / "partners", partner["id"]) / "index.html", root="../../",
+        written.append(id_path(out / "partners", partner["id"]) / "index.html")
+        _write(env, "partner.html", written[-1], root="../../",
                site=site, partner=partner, resources=own, tested=tested, counts=counts)
-    _write(env, "partners.html", out / "partners" / "index.html", root="../", site=site, partners=cards)
+    _write(env, "partners.html", written[0], root="../", site=site, partners=cards)
+    return written
 
 
 def _compatibility(resources: list[Resource]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from PIL import Image
 from ..files import read_json, write_bytes_atomic, write_json
 from ..http import FetchError, HttpClient
 from ..settings import Settings
+from .prune import prune
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def build_thumbnails(urls: list[str], out: Path, previous: Path | None, settings
                 if name:
                     done[url] = name
     write_json(folder / INDEX, done)
+    prune(folder, [folder / INDEX, *(folder / name for name in done.values())])  # covers no longer used
     return {url: f"{FOLDER}/{name}" for url, name in done.items()}
 
 
