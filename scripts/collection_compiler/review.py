@@ -391,13 +391,25 @@ def sticky_comment(settings: Settings, repository: str, head_sha: str, text: str
         return f"#{number}: comment {repo.upsert_comment(number, STICKY_MARKER, body)}"
 
 
+def read_report(path: Path, run_link: str | None = None) -> str:
+    """The Markdown of an unprivileged run: a file, or the sorted `*.md` files of a folder (read as text only)."""
+    files = sorted(p for p in path.glob("*.md") if p.is_file() and not p.is_symlink()) if path.is_dir() else [path]
+    parts = [p.read_text("utf-8", errors="replace")[:MAX_BODY_CHARS] for p in files]
+    text = "\n\n".join(part.strip() for part in parts if part.strip()) or "No report was produced."
+    if run_link and re.fullmatch(r"https://[A-Za-z0-9./_-]+|http://127\.0\.0\.1[A-Za-z0-9:./_-]*", run_link):
+        text += f"\n\n[Checks run]({run_link})"
+    return text
+
+
 # command -------------------------------------------------------------------------------------------------------
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print what would be done; no API calls")
-    parser.add_argument("--pr-comment", type=Path, metavar="FILE",
-                        help="instead: post FILE (Markdown) as the sticky checks comment of a pull request")
+    parser.add_argument("--pr-comment", type=Path, metavar="PATH",
+                        help="instead: post PATH (a Markdown file, or a folder of *.md) as the sticky checks comment "
+                             "of a pull request")
     parser.add_argument("--head-sha", help="with --pr-comment: the pull request's head commit")
+    parser.add_argument("--run-url", help="with --pr-comment: the checks run to link")
     parser.epilog = "Repository from GITHUB_REPOSITORY, token from GITHUB_TOKEN, API base from --github-api."
 
 
@@ -408,7 +420,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     try:
         if args.pr_comment:
-            text = args.pr_comment.read_text("utf-8", errors="replace")[:MAX_BODY_CHARS]
+            text = read_report(args.pr_comment, args.run_url)
             print(sticky_comment(settings, repository, args.head_sha or "", text))
             return 0
         records = review_prs(settings, repository, args.dry_run)
