@@ -15,6 +15,8 @@
   var moreEl = document.getElementById("more");
   var groupsEl = document.getElementById("facet-groups");
   var counted = {}, data, items, orders = {}, state = emptyState(), shown = PAGE, results = [];
+  var FACET_DELAY = 150, facetTimer = 0, matched = { sort: "", terms: [], list: [] };
+  var facetRows = {}, fieldsets = {}, cardCache = { nodes: {}, size: 0 }, rowCache = { nodes: {}, size: 0 };
 
   function emptyState() { return { q: "", type: [], tag: [], tool: [], license: [], sort: "downloads", view: "cards" }; }
   function norm(s) { return String(s).toLowerCase().replace(/[-_]/g, ""); }
@@ -25,6 +27,8 @@
     items = index.items.map(function (it, n) {
       it.n_ = n;
       it.hay = norm([it.n, it.k || "", it.i, it.d, (it.g || []).join(" "), (it.a || []).join(" ")].join("\u0001"));
+      it.G = it.g || []; it.L = it.l || "";
+      it.P = Object.keys(it.s).filter(function (t) { return it.s[t] === "p"; });  // tools it works with
       return it;
     });
     var byName = function (a, b) { return a.n < b.n ? -1 : a.n > b.n ? 1 : 0; };
@@ -53,72 +57,118 @@
     if (url !== location.pathname + location.search) history.replaceState(null, "", url);
   }
 
-  // Does `it` pass the filter of facet `only`? (the text terms are checked by the caller)
-  function matches(it, terms, skip, only) {
-    var j;
-    if (only === "type") return !state.type.length || state.type.indexOf(it.t) >= 0;
-    if (only === "license") return !state.license.length || state.license.indexOf(it.l || "") >= 0;
-    if (only === "tag") { for (j = 0; j < state.tag.length; j++) if ((it.g || []).indexOf(state.tag[j]) < 0) return false; return true; }
-    for (j = 0; j < state.tool.length; j++) if (it.s[state.tool[j]] !== "p") return false;
-    return true;
+  function has(list, values) { for (var j = 0; j < values.length; j++) if (list.indexOf(values[j]) < 0) return false; return true; }
+  function bump(counts, v) { if (v) counts[v] = (counts[v] || 0) + 1; }
+
+  // Does every old term occur inside some new term? Then the new matches are a subset of the old ones.
+  function narrows(old, terms) {
+    return old.every(function (o) { return terms.some(function (t) { return t.indexOf(o) >= 0; }); });
   }
 
-  function update() {
+  // Items whose text holds every term, in the current sort order. While typing a longer query only the previous
+  // matches are searched again.
+  function textMatches(terms) {
+    var base = orders[state.sort], nt = terms.length, list = nt ? [] : base;  // the orders are never mutated
+    if (nt && matched.sort === state.sort && narrows(matched.terms, terms)) base = matched.list;
+    for (var k = 0; nt && k < base.length; k++) {
+      var it = base[k], i = 0;
+      while (i < nt && it.hay.indexOf(terms[i]) >= 0) i++;
+      if (i === nt) list.push(it);
+    }
+    matched = { sort: state.sort, terms: terms, list: list };
+    return list;
+  }
+
+  // Which facet filters does `it` fail? 0 = none, 1..4 = exactly that one (LISTS order), -1 = more than one.
+  function failing(it) {
+    var failed = 0;
+    if (state.type.length && state.type.indexOf(it.t) < 0) failed = 1;
+    if (state.license.length && state.license.indexOf(it.L) < 0) { if (failed) return -1; failed = 2; }
+    if (state.tag.length && !has(it.G, state.tag)) { if (failed) return -1; failed = 3; }
+    if (state.tool.length && !has(it.P, state.tool)) { if (failed) return -1; failed = 4; }
+    return failed;
+  }
+
+  // Results first (what the user waits for); facet counts after, right away or, while typing, once typing pauses.
+  function update(lazyFacets) {
     var t0 = performance.now();
-    var terms = state.q.split(/\s+/).map(norm).filter(Boolean);
-    // One pass: an item counts for a facet when it passes every other filter (facet counts stay honest).
-    var c = { type: {}, license: {}, tag: {}, tool: {} };
-    var add = function (k, v) { if (v) c[k][v] = (c[k][v] || 0) + 1; };
+    var list = textMatches(state.q.split(/\s+/).map(norm).filter(Boolean));
     results = [];
-    orders[state.sort].forEach(function (it) {
-      for (var i = 0; i < terms.length; i++) if (it.hay.indexOf(terms[i]) < 0) return;
-      var ok = { type: matches(it, [], "all", "type"), license: matches(it, [], "all", "license"),
-                 tag: matches(it, [], "all", "tag"), tool: matches(it, [], "all", "tool") };
-      var fails = LISTS.filter(function (k) { return !ok[k]; });
-      if (!fails.length) results.push(it);
-      if (fails.length > 1) return;
-      if (!fails.length || fails[0] === "type") add("type", it.t);
-      if (!fails.length || fails[0] === "license") add("license", it.l || "");
-      if (!fails.length || fails[0] === "tag") (it.g || []).forEach(function (t) { add("tag", t); });
-      if (!fails.length || fails[0] === "tool") Object.keys(it.s).forEach(function (t) { if (it.s[t] === "p") add("tool", t); });
-    });
-    counted = c;
-    renderFacets();
+    for (var k = 0; k < list.length; k++) if (!failing(list[k])) results.push(list[k]);
     renderResults();
     writeUrl();
+    clearTimeout(facetTimer);
+    if (lazyFacets) facetTimer = setTimeout(recount, FACET_DELAY); else recount();
     window.__lastUpdateMs = performance.now() - t0;
   }
 
+  // An item counts for a facet value when it passes every *other* filter, so the counts stay honest.
+  function recount() {
+    var t0 = performance.now();
+    var c = { type: {}, license: {}, tag: {}, tool: {} }, list = matched.list, i;
+    for (var k = 0; k < list.length; k++) {
+      var it = list[k], f = failing(it);
+      if (f < 0) continue;
+      if (!f || f === 1) bump(c.type, it.t);
+      if (!f || f === 2) bump(c.license, it.L);
+      if (!f || f === 3) for (i = 0; i < it.G.length; i++) bump(c.tag, it.G[i]);
+      if (!f || f === 4) for (i = 0; i < it.P.length; i++) bump(c.tool, it.P[i]);
+    }
+    counted = c;
+    renderFacets();
+    window.__lastFacetMs = performance.now() - t0;
+  }
 
+  // Keep `parent`'s children equal to `nodes`, moving or removing only what differs (no rebuild, less layout).
+  function sync(parent, nodes) {
+    for (var i = 0; i < nodes.length; i++) {
+      if (parent.childNodes[i] !== nodes[i]) parent.insertBefore(nodes[i], parent.childNodes[i] || null);
+    }
+    while (parent.childNodes.length > nodes.length) parent.removeChild(parent.lastChild);
+  }
+
+  function facetRow(key, v, text) {
+    var id = key + "\u0001" + v, row = facetRows[id];
+    if (!row) {
+      var lab = el("label"), box = el("input"), count = el("span", "count");
+      box.type = "checkbox"; box.name = key; box.value = v;
+      lab.appendChild(box); lab.appendChild(document.createTextNode(" " + text + " ")); lab.appendChild(count);
+      row = facetRows[id] = { label: lab, box: box, count: count, n: -1 };
+    }
+    return row;
+  }
+
+  // A facet's fieldset, its nodes reused across updates: only changed counts and checks touch the DOM.
   function facet(title, key, values, label, limit) {
-    var fs = el("fieldset"); fs.appendChild(el("legend", null, title));
+    var fs = fieldsets[title];
+    if (!fs) { fs = fieldsets[title] = el("fieldset"); fs.appendChild(el("legend", null, title)); }
     var list = Object.keys(values).sort(function (a, b) { return (values[b] - values[a]) || (a < b ? -1 : 1); });
     state[key].forEach(function (v) { if (list.indexOf(v) < 0) list.unshift(v); });
+    var nodes = [fs.firstChild];
     list.slice(0, limit || 1e9).forEach(function (v) {
-      var lab = el("label"), box = el("input");
-      box.type = "checkbox"; box.name = key; box.value = v; box.checked = state[key].indexOf(v) >= 0;
-      lab.appendChild(box); lab.appendChild(document.createTextNode(" " + (label ? label(v) : v) + " "));
-      lab.appendChild(el("span", "count", "(" + (values[v] || 0) + ")"));
-      fs.appendChild(lab);
+      var row = facetRow(key, v, label ? label(v) : v), n = values[v] || 0, checked = state[key].indexOf(v) >= 0;
+      if (row.box.checked !== checked) row.box.checked = checked;
+      if (row.n !== n) { row.count.textContent = "(" + n + ")"; row.n = n; }
+      nodes.push(row.label);
     });
-    if (list.length) groupsEl.appendChild(fs);
+    sync(fs, nodes);
+    return list.length ? fs : null;
   }
 
   function renderFacets() {
-    groupsEl.textContent = "";
-    facet("Type", "type", counted.type);
-    facet("Works with", "tool", counted.tool, function (t) { return data.tools[t] || t; });
-    facet("Licence", "license", counted.license, null, 12);
+    var sets = [facet("Type", "type", counted.type),
+      facet("Works with", "tool", counted.tool, function (t) { return data.tools[t] || t; }),
+      facet("Licence", "license", counted.license, null, 12)];
     var tags = counted.tag, grouped = {};
     Object.keys(tags).forEach(function (t) { var c = data.categories[t] || "other"; (grouped[c] = grouped[c] || {})[t] = tags[t]; });
     state.tag.forEach(function (t) { var c = data.categories[t] || "other"; grouped[c] = grouped[c] || {}; });
     Object.keys(grouped).sort(function (a, b) { return a === "other" ? 1 : b === "other" ? -1 : a < b ? -1 : 1; })
       .forEach(function (c) {
-        var sub = {}; Object.keys(grouped[c]).forEach(function (t) { sub[t] = grouped[c][t]; });
         var saved = state.tag; state.tag = saved.filter(function (t) { return (data.categories[t] || "other") === c; });
-        facet("Tags: " + c, "tag", sub, null, 12);
+        sets.push(facet("Tags: " + c, "tag", grouped[c], null, 12));
         state.tag = saved;
       });
+    sync(groupsEl, sets.filter(Boolean));
   }
 
   function badges(it, parent) {
@@ -136,8 +186,10 @@
   function link(it) { var a = el("a", null, it.n); a.href = "resources/" + it.i + "/index.html"; return a; }
 
   function card(it) {
-    var li = el("li", "card"), img = el("img");
-    img.src = it.h || "static/placeholder.svg"; img.alt = it.h ? "Cover of " + it.n : ""; img.loading = "lazy";
+    var li = el("li", "card"), img;
+    if (it.h) {
+      img = el("img"); img.src = it.h; img.alt = "Cover of " + it.n; img.loading = "lazy"; img.decoding = "async";
+    } else img = el("div", "placeholder");  // drawn by CSS: an SVG image per card cost more to paint than the rest
     li.appendChild(img);
     var body = el("div", "body"), h = el("h2");
     if (it.e) { var ic = el("span", null, it.e + " "); ic.setAttribute("aria-hidden", "true"); h.appendChild(ic); }
@@ -166,13 +218,22 @@
     return tr;
   }
 
+  // Cards and rows are built once per item and reused while typing; the cache is dropped when it grows large.
+  function cached(cache, it, make) {
+    if (!cache.nodes[it.n_]) {
+      if (++cache.size > 2000) { cache.nodes = {}; cache.size = 1; }
+      cache.nodes[it.n_] = make(it);
+    }
+    return cache.nodes[it.n_];
+  }
+
   function renderResults() {
-    countEl.textContent = results.length + " of " + items.length + " resources";
-    var page = results.slice(0, shown), frag = document.createDocumentFragment();
-    var table = state.view === "table";
-    page.forEach(function (it) { frag.appendChild(table ? row(it) : card(it)); });
-    cardsEl.textContent = ""; tableEl.tBodies[0].textContent = "";
-    (table ? tableEl.tBodies[0] : cardsEl).appendChild(frag);
+    var text = results.length + " of " + items.length + " resources";
+    if (countEl.textContent !== text) countEl.textContent = text;
+    var table = state.view === "table", nodes = [], end = Math.min(shown, results.length);
+    for (var i = 0; i < end; i++) nodes.push(table ? cached(rowCache, results[i], row) : cached(cardCache, results[i], card));
+    sync(table ? tableEl.tBodies[0] : cardsEl, nodes);
+    sync(table ? cardsEl : tableEl.tBodies[0], []);
     cardsEl.hidden = table; tableEl.hidden = !table;
     moreEl.hidden = results.length <= shown;
   }
@@ -185,7 +246,7 @@
   function start(index) {
     prepare(index);
     state = readUrl(); syncForm(); update();
-    input.addEventListener("input", function () { state.q = input.value; shown = PAGE; update(); });
+    input.addEventListener("input", function () { state.q = input.value; shown = PAGE; update(true); });
     sortSelect.addEventListener("change", function () { state.sort = sortSelect.value; shown = PAGE; update(); });
     form.addEventListener("change", function (e) {
       var t = e.target;

@@ -86,3 +86,20 @@ def test_site_works_from_a_local_folder(browser, built: Path):
     page, _ = _open(browser, (built / "index.html").as_uri())
     _ready(page)
     assert page.locator("#count").inner_text().startswith("12 of 12")
+
+
+def test_typing_narrows_then_widens_and_facet_counts_follow(browser, built: Path, serve):
+    site = serve(built)
+    page, errors = _open(browser, f"{site.url}/index.html")
+    _ready(page)
+    page.locator("#q").press_sequentially("nick-1")  # one input event per key: each narrows the previous matches
+    assert sorted(_cards(page)) == sorted(t for t in _cards(page) if t.endswith((" 1", " 10", " 11")))
+    assert len(_cards(page)) == 3
+    page.locator("#q").press("Backspace")  # "nick-": wider than the matches searched last
+    assert len(_cards(page)) == 12 - 3  # resources 0, 4 and 8 hold payloads instead of a nickname
+    page.locator("#q").press_sequentially("11")
+    assert len(_cards(page)) == 1
+    # Facet counts are recounted once typing pauses: they then describe the single match.
+    page.wait_for_function("""() => [...document.querySelectorAll('#facet-groups input[name=type]')]
+        .map(b => b.parentElement.querySelector('.count').textContent).join() === '(1)'""")
+    assert errors == []
