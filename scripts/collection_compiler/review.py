@@ -340,9 +340,10 @@ def review_one(repo: GitHubRepo, base: str, proposal: Proposal, site_url: str) -
     title, body = pr_title(proposal), pr_body(proposal, site_url)
     if existing:
         pull = existing[0]
-        if pull.get("body") != body or pull.get("title") != title:
+        changed = pull.get("body") != body or pull.get("title") != title
+        if changed:
             repo.update_pull(int(pull["number"]), title, body)
-        record["action"] = "updated"
+        record["action"] = "updated" if changed or record["committed"] else "unchanged"
     else:
         pull = repo.create_pull(branch, base, title, body)
         repo.add_labels(int(pull["number"]), [LABEL])
