@@ -1,6 +1,6 @@
 """`collection run`: every stage in order, on the same folders: the local equivalent of the scheduled workflow.
 
-update -> validate -> test -> plan -> gather -> build -> [deploy] -> [dispatch]
+update -> validate -> test -> gather -> plan -> build -> [review-prs] -> [deploy] -> [dispatch]
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="leave out a stage (repeatable), e.g. --skip test")
     parser.add_argument("--no-site", action="store_true", help="skip the HTML site")
     parser.add_argument("--deploy", metavar="REMOTE", help="deploy the built tree to this git remote's gh-pages")
+    parser.add_argument("--review", metavar="OWNER/REPO",
+                        help="open or update the review pull requests in this repository after the build")
     parser.add_argument("--dispatch", action="store_true", help="dispatch partner workflows at the end")
 
 
@@ -72,7 +74,7 @@ def _timed(name: str, fn: Callable[[], object]) -> object:
 
 
 def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deploy_to: str | None = None,
-        dispatch: bool = False) -> int:
+        dispatch: bool = False, review: str | None = None) -> int:
     report = _timed("update", lambda: update_stage.update(settings))
     print(report.summary())
     if not report.usable:
@@ -82,6 +84,10 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
             _timed(name, lambda stage=stage: stage(settings))
     built = _timed("build", lambda: build_stage.build(settings, site=site))
     print(built.summary())
+    if review:
+        from ..review import review_prs
+
+        _timed("review-prs", lambda: review_prs(settings, review))
     if deploy_to:
         from ..deploy import deploy
         from ..templates import Publication, load_template
@@ -94,4 +100,4 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    return run(settings, tuple(args.skip), not args.no_site, args.deploy, args.dispatch)
+    return run(settings, tuple(args.skip), not args.no_site, args.deploy, args.dispatch, args.review)
