@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import re
@@ -177,3 +178,58 @@ def test_prune_removes_only_unclaimed_files_and_empty_folders(tmp_path: Path):
                                                                          "c/index.html"]
     assert outside.read_text() == "keep me"
     assert prune(tmp_path / "missing", []) == 0
+
+
+def _mark(path: Path) -> None:
+    path.write_text(path.read_text("utf-8") + "<!-- untouched -->", "utf-8")
+
+
+def test_rebuild_renders_only_pages_whose_inputs_changed(built: Path, settings, tmp_path: Path):
+    same = built / "resources/10.5281/zenodo.1000002/index.html"
+    changed = built / "resources/10.5281/zenodo.1000003/index.html"
+    _mark(same)  # a page that is not rendered again keeps this mark
+    _mark(changed)
+    collection = json.loads((built / "collection.json").read_text("utf-8"))
+    entry = next(e for e in collection["collection"] if e["id"] == "10.5281/zenodo.1000003")
+    entry["download_count"] = 987654
+    (built / "collection.json").write_text(json.dumps(collection), "utf-8")
+    render_site(built, settings, built)
+    assert same.read_text("utf-8").endswith("<!-- untouched -->")
+    assert not changed.read_text("utf-8").endswith("<!-- untouched -->") and "987654" in changed.read_text("utf-8")
+    # A deleted page is written again although its inputs did not change.
+    (built / "resources/10.5281/zenodo.1000002/2000021/CITATION.cff").unlink()
+    render_site(built, settings, built)
+    assert (built / "resources/10.5281/zenodo.1000002/2000021/CITATION.cff").is_file()
+    # A changed template (the cache's salt) renders every page again.
+    repo = tmp_path / "repo"
+    shutil.copytree(settings.repo_root / "site_templates", repo / "site_templates")
+    resource_html = repo / "site_templates/resource.html"
+    resource_html.write_text(resource_html.read_text("utf-8").replace("</h1>", "</h1><p>template v2</p>", 1), "utf-8")
+    render_site(built, dataclasses.replace(settings, repo_root=repo), built)
+    assert "template v2" in same.read_text("utf-8") and not same.read_text("utf-8").endswith("<!-- untouched -->")
+
+
+def test_without_the_page_cache_stale_pages_are_found_by_walking(built: Path, settings):
+    (built / "site-cache/pages.json").unlink()
+    (built / "resources/10.5281/zenodo.1000002/2000029/index.html").parent.mkdir()
+    (built / "resources/10.5281/zenodo.1000002/2000029/index.html").write_text("old version page", "utf-8")
+    (built / "resources/10.5281/zenodo.9999999/index.html").parent.mkdir(parents=True)
+    (built / "resources/10.5281/zenodo.9999999/index.html").write_text("old resource page", "utf-8")
+    render_site(built, settings, built)
+    assert not (built / "resources/10.5281/zenodo.1000002/2000029").exists()
+    assert not (built / "resources/10.5281/zenodo.9999999").exists()
+    assert (built / "resources/10.5281/zenodo.1000002/2000021/index.html").is_file()
+    cache = json.loads((built / "site-cache/pages.json").read_text("utf-8"))
+    assert cache["pages"]["10.5281/zenodo.1000002"]["versions"] == ["2000022", "2000021"]
+    assert all(isinstance(p["digest"], str) for p in cache["pages"].values())
+
+
+def test_a_tampered_page_cache_never_leads_outside_the_tree(built: Path, settings, tmp_path: Path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", "utf-8")
+    (built / "site-cache/pages.json").write_text(json.dumps({"format": 1, "salt": "x", "pages": {
+        "../..": {"digest": None, "versions": ["victim.txt"]}, "10.5281/zenodo.1": {"digest": 5, "versions": []},
+        "a": {"digest": None, "versions": ["../../../victim.txt"]}}}), "utf-8")
+    render_site(built, settings, built)
+    assert victim.read_text("utf-8") == "keep"
+    assert (built / "resources/10.5281/zenodo.1000002/index.html").is_file()

@@ -40,3 +40,26 @@ def prune(folder: Path, keep: Iterable[Path]) -> int:
     if removed:
         log.info("%s: %d stale file(s) removed", folder, removed)
     return removed
+
+
+def remove_listed(folder: Path, paths: Iterable[Path]) -> int:
+    """Remove the given files below `folder` and the folders they leave empty (up to `folder`). Returns the count."""
+    removed = 0
+    for path in sorted(paths):
+        if folder not in path.parents:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+        parent = path.parent
+        while parent != folder:
+            try:
+                parent.rmdir()  # only succeeds when empty
+            except OSError:
+                break
+            parent = parent.parent
+    if removed:
+        log.info("%s: %d stale file(s) removed", folder, removed)
+    return removed

@@ -14,11 +14,11 @@ import jinja2
 
 from ..files import id_path, json_text, write_bytes_atomic, write_text_atomic
 from ..settings import Settings
-from . import citation, pages
+from . import citation, page_cache, pages
 from .documentation import fetch_documentation
 from .feed import feed_entries
 from .model import Resource, Tree, read_tree
-from .prune import prune
+from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
 from .thumbnails import build_thumbnails
@@ -59,8 +59,7 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
     _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
-    written = _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
-    prune(out / "resources", written)
+    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
     prune(out / "partners", _partner_pages(env, out, tree, site))
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
            rows=_compatibility(tree.resources), tools=site["tools"])
@@ -127,32 +126,60 @@ PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
 
 
 def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
-                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> list[Path]:
-    """Resource pages are independent: split them over the cores with forked workers (Linux), else in-process.
-    Returns the paths of every file they consist of (what `prune` keeps)."""
+                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> None:
+    """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered, split over
+    the cores with forked workers (Linux), else in-process."""
     global _JOB
+    cache = page_cache.PageCache(out, page_cache.salt(template_dir(settings), Path(__file__).parent, site))
+    listing = {r.rid: {"digest": cache.old_digest(r.rid), "versions": [v.vid for v in r.versions]}
+               for r in resources if r.versions}
+    expected = {p for rid, e in listing.items() for p in page_cache.page_files(out, rid, e["versions"])}
+    if cache.known:
+        remove_listed(out / "resources", cache.old_files(out) - expected)
+    else:
+        prune(out / "resources", expected)
+    cache.save(listing)  # before rendering: a build that stops half-way still lists every page it may write
     workers = min(os.cpu_count() or 1, 8)
-    _JOB = (settings, out, resources, site, thumbs, docs, workers)
+    todo = [r for r in resources if r.versions]
+    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, workers, listing)
     try:
-        if workers > 1 and len(resources) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        if workers > 1 and len(todo) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 shares = pool.map(_render_share, range(workers))
         else:
             shares = [_render_share(share) for share in range(workers)]
-        return [path for share in shares for path in share]
     finally:
         _JOB = None
+    for share in shares:
+        for rid, digest in share.items():
+            listing[rid]["digest"] = digest
+    cache.save(listing)
 
 
-def _render_share(share: int) -> list[Path]:
+def _render_share(share: int) -> dict[str, str]:
+    """Render every `workers`-th resource from `share` on; returns {rid: digest of its inputs}."""
     assert _JOB is not None
-    settings, out, resources, site, thumbs, docs, workers = _JOB
+    settings, out, resources, known, site, thumbs, docs, workers, listing = _JOB
     env = environment(settings)
-    known = {r.rid for r in resources}
-    written: list[Path] = []
+    digests = {}
     for resource in resources[share::workers]:
-        written += _resource_pages(env, out, resource, site, known, thumbs.get(resource.rid, []), docs)
-    return written
+        rid = resource.rid
+        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs)
+        digests[rid] = page_cache.digest(inputs)
+        files = page_cache.page_files(out, rid, listing[rid]["versions"])
+        if digests[rid] == listing[rid]["digest"] and all(f.is_file() for f in files):
+            continue  # same inputs, files in place: the page would come out byte for byte the same
+        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs)
+    return digests
+
+
+def _page_inputs(resource: Resource, known: set[str], thumbs: list[str],
+                 docs: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """Everything a resource's pages show beyond the site-wide context (which is in the cache's salt)."""
+    return {"rid": resource.rid, "entry": resource.entry, "thumbs": thumbs,
+            "versions": [[v.vid, v.rdf_sha256, v.rows, v.status, v.created, v.version_name, v.doi,
+                          docs.get((resource.rid, v.vid), ""), pages.linked(v.rdf.get("links"), known),
+                          pages.linked(v.rdf.get("training_data"), known)] for v in resource.versions]}
 
 
 # A version's page is rendered once and written at two depths (the resource page shows the latest version):
