@@ -17,7 +17,7 @@ from typing import Any
 from .files import json_text, write_json
 from .http import FetchError, HttpClient
 from .layout import WorkDir
-from .partners_registry import Registration, load_registrations
+from .partners_registry import Registration, selected_registrations
 from .plan import read_pending
 from .settings import Settings
 from .state import now_iso
@@ -113,11 +113,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    registrations, errors = load_registrations(settings.repo_root)
-    for error in errors:
-        log.error("%s", error)
-    if args.partner:
-        registrations = [r for r in registrations if r.id in set(args.partner)]
+    registrations = selected_registrations(settings.repo_root, args.partner)
     outcomes = dispatch(settings, registrations, dry_run=args.dry_run)
     for o in outcomes:
         note = " (wildcard: matrix too long for an input)" if o.wildcard else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ import jsonschema
 from . import ids, yamlio
 
 DEFAULT_TESTED_TYPES = ("model",)
+log = logging.getLogger(__name__)
 
 
 class RegistrationError(ValueError):
@@ -103,6 +105,14 @@ def load_registration(path: Path) -> Registration:
     if registration.id != path.stem:
         raise RegistrationError(f"{path}: field id: {registration.id!r} must equal the file name {path.stem!r}")
     return registration
+
+
+def selected_registrations(repo_root: Path, only: list[str] | None = None) -> list[Registration]:
+    """The valid registrations (those named in `only`, when given); invalid files are logged as errors."""
+    registrations, errors = load_registrations(repo_root)
+    for error in errors:
+        log.error("%s", error)
+    return [r for r in registrations if not only or r.id in set(only)]
 
 
 def registration_files(repo_root: Path) -> list[Path]:

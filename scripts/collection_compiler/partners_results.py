@@ -23,10 +23,11 @@ from typing import Any
 from . import ids, yamlio
 from .files import read_json, write_json
 from .layout import SiteTree, WorkDir
-from .partners_registry import Registration, TestSummaries, load_registrations, schema_validator
+from .partners_registry import Registration, TestSummaries, schema_validator, selected_registrations
+from .results import read_previous_test_summary
 from .settings import Settings
 from .state import now_iso
-from .summaries import PartnerRecord, read_published_partner_tests
+from .summaries import PartnerRecord
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ def recover_previous(work: WorkDir, previous: Path | None, registration: Registr
     shutil.rmtree(work.root / "partner_results" / registration.id, ignore_errors=True)
     count, commit = 0, ""
     for key, version in published.items():
-        summary = read_published_partner_tests(previous, version.rid, version.vid) or {}
+        summary = read_previous_test_summary(previous, version.rid, version.vid) or {}
         subs = [s for s in (summary.get("tests") or {}).get(registration.id) or [] if isinstance(s, dict)]
         if not subs:
             continue
@@ -304,11 +305,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    registrations, errors = load_registrations(settings.repo_root)
-    for error in errors:
-        log.error("%s", error)
-    if args.partner:
-        registrations = [r for r in registrations if r.id in set(args.partner)]
+    registrations = selected_registrations(settings.repo_root, args.partner)
     health = gather(settings, registrations)
     for partner_id, entry in health["partners"].items():
         state = entry["status"] if entry["status"] == "ok" else f"STALE ({entry['error']})"

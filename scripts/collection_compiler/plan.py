@@ -25,8 +25,8 @@ from .files import id_path, json_text, read_json, write_json
 from .layout import SiteTree, WorkDir
 from .partners_registry import Registration, load_registrations
 from .partners_results import PublishedVersion, read_published
+from .results import read_previous_test_summary
 from .settings import Settings
-from .summaries import read_published_partner_tests
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def our_matrix(settings: Settings, only: str = "*", force: bool = False) -> list
 def _partner_summaries(work: WorkDir, previous: Path | None, partner_id: str,
                        version: PublishedVersion, gathered: bool) -> tuple[list[dict[str, Any]], bool]:
     """(the partner's summaries of this version, whether this rdf is unchanged since the previous deploy)."""
-    before = read_published_partner_tests(previous, version.rid, version.vid) or {}
+    before = read_previous_test_summary(previous, version.rid, version.vid) or {}
     unchanged = bool(version.rdf_sha256) and before.get("rdf_sha256") == version.rdf_sha256
     if gathered:
         record = read_json(work.partner_result(partner_id, version.rid, version.vid), {}) or {}

@@ -52,19 +52,25 @@ def read_results(work: WorkDir, rid: str, vid: str) -> list[CheckResult]:
     return [CheckResult.from_json(read_json(p)) for p in sorted(folder.glob("*.json"))]
 
 
-def previous_result(previous: Path | None, rid: str, vid: str, checker: str, checker_version: str,
-                    rdf_sha256: str) -> CheckResult | None:
-    """The result of `checker` at `checker_version` for this exact RDF in the previous deploy, if any."""
+def read_previous_test_summary(previous: Path | None, rid: str, vid: str) -> dict[str, Any] | None:
+    """A version's test_summary.yaml from the previous deploy (None when absent or unreadable)."""
     if previous is None:
         return None
     path = SiteTree(previous).test_summary(rid, vid)
     if not path.is_file():
         return None
     try:
-        summary = yamlio.load_yaml_file(path)
+        data = yamlio.load_yaml_file(path)
     except (yamlio.YamlLoadError, OSError):
         return None
-    if not isinstance(summary, dict) or summary.get("rdf_sha256") != rdf_sha256:
+    return data if isinstance(data, dict) else None
+
+
+def previous_result(previous: Path | None, rid: str, vid: str, checker: str, checker_version: str,
+                    rdf_sha256: str) -> CheckResult | None:
+    """The result of `checker` at `checker_version` for this exact RDF in the previous deploy, if any."""
+    summary = read_previous_test_summary(previous, rid, vid)
+    if summary is None or summary.get("rdf_sha256") != rdf_sha256:
         return None
     ours = (summary.get("tests") or {}).get("bioimageio") or []
     details = [

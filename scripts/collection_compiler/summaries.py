@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from . import yamlio
@@ -258,17 +257,3 @@ def _inputs_digest(work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str]
         if path.is_file():
             digest.update(partner_id.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def read_published_partner_tests(previous: Path | None, rid: str, vid: str) -> dict[str, Any] | None:
-    """A version's test_summary.yaml from the previous deploy (None when absent or unreadable)."""
-    if previous is None:
-        return None
-    path = SiteTree(previous).test_summary(rid, vid)
-    if not path.is_file():
-        return None
-    try:
-        data = yamlio.load_yaml_file(path)
-    except (yamlio.YamlLoadError, OSError):
-        return None
-    return data if isinstance(data, dict) else None
