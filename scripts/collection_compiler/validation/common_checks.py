@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +53,14 @@ def check_people(data: dict[str, Any], out: Collector, v03: bool) -> None:
                 out.error((key, i, "name"), "Value error, name must not contain '/' or '\\'")
 
 
-def check_cite(data: dict[str, Any], out: Collector) -> None:
+def check_cite(data: dict[str, Any], out: Collector, v03: bool) -> None:
     cite = data.get("cite")
     for i, entry in enumerate(as_list(cite)):
         if not isinstance(entry, dict):
             continue
+        url = entry.get("url")
+        if v03 and url is not None and not (isinstance(url, str) and re.match(r"^https?://[^\s/]+", url)):
+            out.error(("cite", i, "url"), "Input should be a valid URL", "url_parsing")
         doi = entry.get("doi")
         if isinstance(doi, str) and not values.DOI.match(doi):
             out.error(("cite", i, "doi"), f"String should match pattern '{values.DOI.pattern}'",
@@ -85,6 +89,31 @@ def check_id(data: dict[str, Any], out: Collector, lowercase_first: bool) -> Non
         problem = values.resource_id_problem(rid, lowercase_first)
         if problem:
             out.error(("id",), f"Value error, id {problem}")
+
+
+def check_sha256_lengths(data: Any, out: Collector) -> None:
+    """Every `sha256`/`architecture_sha256` outside `config` must be 64 characters long (after stripping)."""
+    stack: list[tuple[Any, Loc]] = [(data, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if loc == () and key == "config":
+                    continue
+                if key in ("sha256", "architecture_sha256") and isinstance(value, str) and len(value.strip()) != 64:
+                    out.error((*loc, key), f"String should have {'at least' if len(value.strip()) < 64 else 'at most'}"
+                                           " 64 characters", "string_length")
+                else:
+                    stack.append((value, (*loc, key)))
+        elif isinstance(node, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
+
+
+def check_training_data(data: dict[str, Any], out: Collector) -> None:
+    """A linked dataset needs an `id`; an inline one is a full dataset description."""
+    td = data.get("training_data")
+    if isinstance(td, dict) and "id" not in td and "type" not in td:
+        out.error(("training_data", "id"), "Field required", "missing")
 
 
 def check_timestamp(data: dict[str, Any], out: Collector) -> None:

@@ -45,7 +45,7 @@ def lst(item: S, min_items: int = 0) -> S:
 
 
 def obj(props: dict[str, S], required: tuple[str, ...] = (), extra: bool = False) -> S:
-    out: S = {"type": "object", "properties": props}
+    out: S = {"type": "object", "properties": dict(props)}  # a copy: nullable() rewrites it
     if required:
         out["required"] = list(required)
     if not extra:

@@ -26,7 +26,12 @@ def sort_issues(issues: Iterable[Issue], order: list[str]) -> list[Issue]:
 
     def key(issue: Issue) -> tuple[Any, ...]:
         head = issue.loc[0] if issue.loc else ""
-        return (rank.get(str(head), len(rank)), tuple((isinstance(p, str), str(p).zfill(6)) for p in issue.loc[1:]))
+        rest = [(0, isinstance(p, str), str(p).zfill(6)) for p in issue.loc[1:]]
+        if issue.type == "extra_forbidden" and rest:  # the reference reports unknown keys after the known fields
+            rest[-1] = (1, *rest[-1][1:])
+        if issue.type == "extra_forbidden" and not rest:
+            return (len(rank) + 1, ())
+        return (rank.get(str(head), len(rank)), tuple(rest))
 
     return sorted(issues, key=key)
 

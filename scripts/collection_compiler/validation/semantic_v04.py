@@ -160,9 +160,6 @@ def _weights(weights: dict[str, Any], out: Collector) -> None:
         loc = ("weights", wf)
         if entry.get("parent") == wf:
             out.error((*loc, "parent"), "Value error, Weights entry can't be it's own parent.")
-        sha = entry.get("sha256")
-        if isinstance(sha, str) and len(sha.strip()) != 64:
-            out.error((*loc, "sha256"), "Value error, sha256 must have 64 characters")
         if wf == "pytorch_state_dict":
             _architecture(entry, loc, out)
         if wf == "onnx" and "opset_version" in entry:

@@ -33,9 +33,6 @@ def field_checks(data: dict[str, Any], out: Collector) -> None:
         entry = as_dict(entry)
         if entry.get("parent") == wf:
             out.error(("weights", wf, "parent"), "Value error, A weights entry may not be its own parent.")
-        sha = entry.get("sha256")
-        if isinstance(sha, str) and len(sha.strip()) != 64:
-            out.error(("weights", wf, "sha256"), "Value error, sha256 must have 64 characters")
         opset = int_or_none(entry.get("opset_version")) if wf == "onnx" else None
         if opset is not None and opset < 7:
             out.error(("weights", wf, "opset_version"), "Input should be greater than or equal to 7")
@@ -54,8 +51,8 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
         if not isinstance(axis, dict):
             continue
         aid = axis_id(axis)
-        if not (values.is_lower_identifier(aid) and len(aid) <= 16):
-            out.error((*loc, "axes", j, "id"), f"Value error, '{aid}' is not a lowercase identifier (<=16 chars)")
+        if not (values.is_identifier(aid) and len(aid) <= 16):  # 0.5.14 accepts upper case here
+            out.error((*loc, "axes", j, "id"), f"Value error, '{aid}' is not a valid (Python) identifier (<=16 chars)")
         if aid in ids:
             out.error((*loc, "axes"), f"Value error, Duplicate axis ids: {{'{aid}'}}")
         ids.add(aid)

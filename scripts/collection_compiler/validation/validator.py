@@ -142,10 +142,12 @@ def _field_checks(d: Dispatched, out: cc.Collector) -> None:
     data, family = d.data, d.schema.rsplit("_", 1)[0]
     v03 = d.major in ("0.3", "0.5")
     cc.check_people(data, out, v03=v03)
-    cc.check_cite(data, out)
+    cc.check_cite(data, out, v03=v03)  # 0.2/0.4 cite urls are plain strings
     cc.check_license(data, out, unknown_is_error=v03)
     cc.check_id(data, out, lowercase_first=not v03)  # 0.2/0.4 lowercase the id first
     cc.check_timestamp(data, out)
+    cc.check_sha256_lengths(data, out)
+    cc.check_training_data(data, out)
     cc.check_version(data, out)
     cc.check_covers(data, out, COVERS_V03 if v03 else COVERS_V02)
     if d.schema == "model_0.4":
