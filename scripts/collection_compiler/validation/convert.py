@@ -79,7 +79,7 @@ def dispatch(raw: dict[str, Any]) -> Dispatched:
     elif schema_major == "0.2":
         _generic_v02(data, patch)
     elif schema_major == "0.3" and family != "model":
-        _strip_prefixes(data)
+        _strip_prefixes(data, v02=False)
     elif schema == "model_0.5" and patch <= 10 and family_key[1] == major:
         _file_descrs_v05(data)
     if isinstance(data.get("weights"), dict):  # a null weights entry means "absent" to the reference
@@ -101,7 +101,7 @@ def _file_descrs_v05(data: dict[str, Any]) -> None:
         data["documentation"] = {"source": data["documentation"]}
 
 
-def _authors(value: Any, allow_string: bool = False) -> Any:
+def _authors(value: Any, allow_string: bool = False, convert_items: bool = True) -> Any:
     """Plain author strings become `{name}`; the github prefix is stripped from `github_user`."""
     if isinstance(value, str) and allow_string:  # "A, B" as one string: comma-separated names
         value = [part.strip() for part in value.split(",") if part.strip()]
@@ -109,7 +109,7 @@ def _authors(value: Any, allow_string: bool = False) -> Any:
         return value
     out = []
     for a in value:
-        if isinstance(a, str):
+        if isinstance(a, str) and convert_items:
             a = {"name": a}
         if isinstance(a, dict) and isinstance(a.get("github_user"), str):
             a["github_user"] = a["github_user"].removeprefix("https://github.com/")
@@ -124,10 +124,11 @@ def _strip_doi(value: Any) -> Any:
     return value
 
 
-def _strip_prefixes(data: dict[str, Any]) -> None:
+def _strip_prefixes(data: dict[str, Any], v02: bool = True) -> None:
+    """Prefix clean-ups of every conversion; plain-string authors are converted only from 0.2/0.4."""
     for key in ("authors", "maintainers", "packaged_by"):
         if key in data:
-            data[key] = _authors(data[key], allow_string=key == "authors")
+            data[key] = _authors(data[key], allow_string=v02 and key == "authors", convert_items=v02)
     cite = data.get("cite")
     if isinstance(cite, list):
         for c in cite:
