@@ -86,3 +86,32 @@ def test_test_summary_schema_accepts_our_sub_summaries(model_v04: dict) -> None:
     summary["tests"]["bioimageio"][0]["status"] = "great"
     assert list(load_schema("test_summary").iter_errors(summary))
     assert list(load_schema("partner_test_summary").iter_errors({"status": "passed"}))  # no name
+
+
+def test_publish_schemas_copies_every_shipped_schema(tmp_path: Path) -> None:
+    from collection_compiler.validation.schemas import publish_schemas, schema_names
+
+    written = publish_schemas(tmp_path / "schemas")
+    assert {p.name for p in written} == {n + ".schema.json" for n in schema_names()}
+    assert "model_0.4.schema.json" in {p.name for p in written}
+    assert (tmp_path / "schemas" / "test_summary.schema.json").read_bytes() == \
+        schema_path("test_summary").read_bytes()
+
+
+def test_stage_file_checks_use_http(tmp_path: Path, file_server: tuple[str, Path], write_package: Any,
+                                    model_v04: dict) -> None:
+    base, served = file_server
+    write_package(served, model_v04)
+    absolute = json.loads(json.dumps(model_v04))
+    absolute["documentation"] = f"{base}/README.md"
+    absolute["test_inputs"] = [f"{base}/test_input.npy"]
+    absolute["test_outputs"] = [f"{base}/test_output.npy"]
+    absolute["weights"]["torchscript"]["source"] = f"{base}/weights.pt"
+    settings, _ = _work(tmp_path, absolute)
+    validate_work(settings, perform_io=True)
+    assert static_status(settings, "good-model", "1") == "passed"
+    (served / "weights.pt").unlink()
+    validate_work(settings, perform_io=True)
+    result = read_json(WorkDir(settings.work_dir).result("good-model", "1", CHECKER))
+    assert result["status"] == "failed"
+    assert result["details"][1]["errors"][0]["loc"] == ["weights", "torchscript", "source"]

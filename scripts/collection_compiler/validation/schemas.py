@@ -32,3 +32,15 @@ def load_schema(name: str) -> Draft202012Validator:
     The schemas themselves are checked against the metaschema by the tests, not on every start."""
     schema = json.loads(schema_path(name).read_text("utf-8"))
     return Draft202012Validator(schema)
+
+
+def publish_schemas(target: Path) -> list[Path]:
+    """Copy every shipped schema into the site's `schemas/` folder (byte for byte, deterministic)."""
+    from ..files import write_bytes_atomic
+
+    written = []
+    for name in schema_names():
+        path = target / (name + SUFFIX)
+        write_bytes_atomic(path, schema_path(name).read_bytes())
+        written.append(path)
+    return written
