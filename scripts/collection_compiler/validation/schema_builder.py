@@ -112,7 +112,7 @@ def generic_v02(kind: str) -> S:
     """Generic 0.2.4 fields; dataset/application/notebook add `source` rules; unknown types allow extras."""
     props: dict[str, S] = {
         "format_version": STR, "type": STR, "name": NONEMPTY, "description": STR,
-        "covers": lst(FILE), "id_emoji": STR, "authors": lst(ref("author")),
+        "covers": lst(FILE), "id_emoji": {**STR, "maxLength": 1}, "authors": lst(ref("author")),
         "attachments": obj({"files": lst(FILE)}, extra=True), "badges": lst(ref("badge")),
         "cite": lst(ref("cite")), "config": DICT, "documentation": FILE, "download_url": URL,
         "git_repo": STR, "icon": STR, "license": STR, "links": lst(STR), "uploader": ref("uploader"),
@@ -236,7 +236,7 @@ def model_v04() -> S:
               ("name", "axes", "data_type", "shape"))
     props: dict[str, S] = {
         "format_version": STR, "type": {"const": "model"}, "name": NONEMPTY, "description": STR,
-        "covers": lst(FILE), "id_emoji": STR, "authors": lst(ref("author"), 1),
+        "covers": lst(FILE), "id_emoji": {**STR, "maxLength": 1}, "authors": lst(ref("author"), 1),
         "attachments": obj({"files": lst(FILE)}, extra=True), "cite": lst(ref("cite")), "config": DICT,
         "download_url": URL, "git_repo": STR, "icon": STR, "links": lst(STR), "uploader": ref("uploader"),
         "maintainers": lst(ref("maintainer")), "rdf_source": FILE, "tags": lst(STR), "version": VERSION,

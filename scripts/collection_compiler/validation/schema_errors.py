@@ -67,7 +67,8 @@ def _issue(error: ValidationError) -> Issue:
         return Issue(loc, f"String should have at least {value} character{'s' if value != 1 else ''}",
                      "string_too_short")
     if kind == "maxLength":
-        return Issue(loc, f"String should have at most {value} characters", "string_too_long")
+        return Issue(loc, f"String should have at most {value} character{'s' if value != 1 else ''}",
+                     "string_too_long")
     if kind == "minProperties" and loc == ("weights",):
         return Issue(loc, "Missing weights entry", "missing")
     return Issue(loc, error.message[:300], kind)

@@ -117,7 +117,9 @@ def _processing(step: dict[str, Any], loc: tuple[Any, ...], tensor_axes: str | N
     name, kw = step.get("name"), as_dict(step.get("kwargs"))
     kloc = (*loc, "kwargs")
     axes = kw.get("axes")
-    if isinstance(axes, str) and tensor_axes is not None and not set(axes) <= set(tensor_axes):
+    if isinstance(axes, str) and not set(axes) <= set("czyx"):  # statistics never reduce over b, i or t
+        out.error((*kloc, "axes"), f"Value error, '{axes}' is not restricted to 'czyx'")
+    elif isinstance(axes, str) and tensor_axes is not None and not set(axes) <= set(tensor_axes):
         out.error(kloc, f"Value error, processing axes {axes!r} not a subset of tensor axes {tensor_axes!r}")
     eps = num(kw.get("eps")) if "eps" in kw else None
     if eps is not None and not 0 < eps <= 0.1:
