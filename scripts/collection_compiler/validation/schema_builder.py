@@ -276,8 +276,15 @@ def _kwargs_v05(name: str) -> S:
 
 PROC_V05 = ["binarize", "clip", "ensure_dtype", "fixed_zero_mean_unit_variance", "scale_linear", "scale_range",
             "sigmoid", "softmax", "zero_mean_unit_variance"]
+POST_V05 = [*PROC_V05, "scale_mean_variance"]
 OPTIONAL_KWARGS_V05 = ("scale_range", "softmax", "zero_mean_unit_variance")
 DTYPES_V05 = ["float32", "float64", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "bool"]
+
+
+SI_PREFIXES = ("atto", "femto", "pico", "nano", "micro", "milli", "centi", "deci", "", "deca", "hecto", "kilo",
+               "mega", "giga", "tera", "peta", "exa", "zetta", "yotta", "zepto", "yocto")
+SPACE_UNITS = [p + "meter" for p in SI_PREFIXES] + ["angstrom", "inch", "foot", "yard", "mile", "parsec"]
+TIME_UNITS = [p + "second" for p in SI_PREFIXES] + ["minute", "hour", "day"]
 
 
 def _axis_v05(output: bool) -> S:
@@ -292,9 +299,9 @@ def _axis_v05(output: bool) -> S:
         "batch": obj({**common, "size": {"anyOf": [{"const": 1}, {"type": "null"}]}}),
         "channel": obj({**common, "channel_names": lst(STR, 1)}, ("channel_names",)),
         "index": obj({**common, "size": size, **({} if output else {"concatenable": BOOL})}, ("size",)),
-        "time": obj({**common, "size": size, "unit": STR, "scale": NUM, "halo": INT,
+        "time": obj({**common, "size": size, "unit": {"enum": TIME_UNITS}, "scale": NUM, "halo": INT,
                      **({} if output else {"concatenable": BOOL})}, ("size",)),
-        "space": obj({**common, "size": size, "unit": STR, "scale": NUM, "halo": INT,
+        "space": obj({**common, "size": size, "unit": {"enum": SPACE_UNITS}, "scale": NUM, "halo": INT,
                       **({} if output else {"concatenable": BOOL})}, ("size",)),
     }
     branches = [{"if": {"properties": {"type": {"const": k}}, "required": ["type"]}, "then": v}
@@ -318,7 +325,7 @@ def _tensor_v05(output: bool) -> S:
         "test_tensor": ref("file_descr"), "sample_tensor": ref("file_descr"), "data": _data_v05(),
     }
     if output:
-        props["postprocessing"] = lst(processing(PROC_V05, _kwargs_v05, "id", OPTIONAL_KWARGS_V05))
+        props["postprocessing"] = lst(processing(POST_V05, _kwargs_v05, "id", OPTIONAL_KWARGS_V05))
     else:
         props["optional"] = BOOL
         props["preprocessing"] = lst(processing(PROC_V05, _kwargs_v05, "id", OPTIONAL_KWARGS_V05))
@@ -345,6 +352,14 @@ def _weights_v05() -> S:
     return {**obj(props), "minProperties": 1}
 
 
+def _config_v05() -> S:
+    tolerance = obj({"relative_tolerance": {**NUM, "minimum": 0, "maximum": 0.01},
+                     "absolute_tolerance": {**NUM, "minimum": 0},
+                     "mismatched_elements_per_million": {**INT, "minimum": 0, "maximum": 1000},
+                     "output_ids": lst(STR), "weights_formats": lst(STR)}, extra=True)
+    return obj({"bioimageio": obj({"reproducibility_tolerance": lst(tolerance)}, extra=True)}, extra=True)
+
+
 def model_v05() -> S:
     base = generic_v03("model")
     props = {k: v for k, v in base["properties"].items() if k not in ("badges", "source")}
@@ -354,7 +369,7 @@ def model_v05() -> S:
         "packaged_by": lst(ref("author")), "parent": ref("linked"), "run_mode": obj({"name": STR, "kwargs": DICT},
                                                                                     ("name",)),
         "timestamp": STR, "training_data": {"anyOf": [ref("linked"), DICT], "x-expected": "{id} or a dataset"},
-        "weights": _weights_v05(),
+        "weights": _weights_v05(), "version_number": INT, "config": _config_v05(),
     })
     props["name"] = {"type": "string", "minLength": 5, "maxLength": 128}
     return {**obj(props, ("format_version", "type", "name", "inputs", "outputs", "weights")), "$defs": dict(V03_DEFS)}

@@ -69,6 +69,10 @@ def _issue(error: ValidationError) -> Issue:
     if kind == "maxLength":
         return Issue(loc, f"String should have at most {value} character{'s' if value != 1 else ''}",
                      "string_too_long")
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "greater than or equal to", "maximum": "less than or equal to",
+                 "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}[kind]
+        return Issue(loc, f"Input should be {words} {value}", f"{kind}_error")
     if kind == "minProperties" and loc == ("weights",):
         return Issue(loc, "Missing weights entry", "missing")
     return Issue(loc, error.message[:300], kind)

@@ -36,6 +36,11 @@ def field_checks(data: dict[str, Any], out: Collector) -> None:
         opset = int_or_none(entry.get("opset_version")) if wf == "onnx" else None
         if opset is not None and opset < 7:
             out.error(("weights", wf, "opset_version"), "Input should be greater than or equal to 7")
+        for key, suffixes in (("dependencies", (".yaml", ".yml")), ("external_data", (".data",))):
+            src = as_dict(entry.get(key)).get("source")
+            problem = values.suffix_problem(src, suffixes) if isinstance(src, str) else None
+            if problem:
+                out.error(("weights", wf, key), f"Value error, {problem}")
         arch = as_dict(entry.get("architecture"))
         if arch.get("callable") is not None and not values.is_identifier(arch.get("callable")):
             out.error(("weights", wf, "architecture", "callable"), "Value error, not a valid identifier")
@@ -77,9 +82,6 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
             out.error((*loc, "axes", j), "Value error, an axis with halo needs halo >= 1 and a size reference")
     if batches > 1:
         out.error((*loc, "axes"), "Value error, only one batch axis is allowed")
-    sample = as_dict(t.get("sample_tensor")).get("source")
-    if isinstance(sample, str) and values.suffix_problem(sample, (".npy",)) is None:
-        out.error((*loc, "sample_tensor", "source"), "Value error, a sample tensor must be an image, not .npy")
     _data(t, loc, out)
     key = "preprocessing" if is_input else "postprocessing"
     for k, step in enumerate(as_list(t.get(key))):
@@ -99,6 +101,9 @@ def _data(t: dict[str, Any], loc: tuple[Any, ...], out: Collector) -> None:
             out.error((*loc, "data"), f"Value error, got {len(data)} data descriptions for {n} channels")
     for d in descrs:
         d = as_dict(d)
+        unit = d.get("unit")
+        if isinstance(unit, str) and unit != "arbitrary unit" and not values.si_unit_ok(unit):
+            out.error((*loc, "data"), f"Value error, '{unit}' is neither 'arbitrary unit' nor an SI unit")
         dtype = d.get("type", "uint8")
         limits = DTYPE_LIMITS.get(dtype)
         for v in as_list(d.get("values")):
@@ -113,18 +118,26 @@ def _data(t: dict[str, Any], loc: tuple[Any, ...], out: Collector) -> None:
 def _processing(step: dict[str, Any], loc: tuple[Any, ...], axis_ids: set[str], out: Collector) -> None:
     kw = as_dict(step.get("kwargs"))
     kloc = (*loc, "kwargs")
+    op = step.get("id")
     axes = kw.get("axes")
     if isinstance(axes, list):
         named = {AXIS_ALIASES.get(a, a) for a in axes if isinstance(a, str)}
         if not named <= axis_ids:
             out.error(kloc, f"Value error, processing axes {sorted(named - axis_ids)} not among the tensor's axes")
     axis = kw.get("axis")
-    if isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) not in axis_ids:
+    if isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) == "batch":
+        out.error((*kloc, "axis"), "Predicate '_is_not_batch' failed")
+    elif isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) not in axis_ids:
         out.error((*kloc, "axis"), f"Value error, axis '{axis}' not among the tensor's axes")
+    if op == "scale_linear" and "axis" in kw and not any(isinstance(kw.get(k), list) for k in ("gain", "offset")):
+        out.error((*kloc, "axis"), "Extra inputs are not permitted", "extra_forbidden")
+    if op == "fixed_zero_mean_unit_variance":
+        stds = kw.get("std") if isinstance(kw.get("std"), list) else [kw.get("std")]
+        if any(num(v) is not None and num(v) < 1e-6 for v in stds):  # type: ignore[operator]
+            out.error((*kloc, "std"), "Input should be greater than or equal to 0.000001")
     eps = num(kw.get("eps")) if "eps" in kw else None
     if eps is not None and not 0 < eps <= 0.1:
         out.error((*kloc, "eps"), "Value error, eps must be in (0, 0.1]")
-    op = step.get("id")
     if op in ("scale_range", "clip"):
         lo, hi = num(kw.get("min_percentile", 0)), num(kw.get("max_percentile", 100))
         if lo is not None and hi is not None and lo >= hi:
@@ -181,12 +194,12 @@ def model_checks(data: dict[str, Any], out: Collector) -> None:
             for j, axis in enumerate(as_list(t.get("axes"))):
                 _size_reference(as_dict(axis), t["_tid"], (kind, i, "axes", j), valid, out)
             key = "preprocessing" if kind == "inputs" else "postprocessing"
-            allowed = {x["_tid"] for x in (inputs if kind == "inputs" else inputs + outputs)}
-            for k, step in enumerate(as_list(t.get(key))):
+            allowed = {x["_tid"] for x in inputs}  # statistics always come from an input tensor
+            for step in as_list(t.get(key)):
                 ref = as_dict(as_dict(step).get("kwargs")).get("reference_tensor")
                 if ref is not None and ref not in allowed:
-                    out.error((kind, i, key, k, "kwargs", "reference_tensor"),
-                              f"Value error, '{ref}' not found in {sorted(map(str, allowed))}")
+                    out.error((), f"Value error, `reference_tensor`s {[ref]} not found. Valid input tensor "
+                                  f"references are: {set(map(str, allowed))}.")
     parents = [wf for wf, e in as_dict(data.get("weights")).items() if as_dict(e).get("parent") is None]
     for wf, e in as_dict(data.get("weights")).items():
         parent = as_dict(e).get("parent")

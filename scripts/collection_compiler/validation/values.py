@@ -34,6 +34,18 @@ def spdx() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(data["licenses"]), frozenset(data["deprecated"])
 
 
+_SI_PREFIX = "(Q|R|Y|Z|E|P|T|G|M|k|h|da|d|c|m|µ|μ|n|p|f|a|z|y|r|q)?"
+_SI_UNIT = "(m|g|s|A|K|mol|cd|Hz|N|Pa|J|W|C|V|F|Ω|S|Wb|T|H|lm|lx|Bq|Gy|Sv|kat|l|L)"
+_SI_FACTOR = f"{_SI_PREFIX}{_SI_UNIT}(\\^[+-]?[1-9]\\d*)?"
+SI_UNIT = re.compile(f"^{_SI_FACTOR}([·/]{_SI_FACTOR})*$")
+
+
+def si_unit_ok(value: str) -> bool:
+    """An SI unit like `m`, `µm^2`, `kg·m/s^2` (`*`, `×` and spaces count as `·`, as in the reference)."""
+    text = re.sub(r"\s*[*×]\s*|\s+", "·", value.strip())
+    return bool(SI_UNIT.match(text))
+
+
 def iso_datetime_ok(value: str) -> bool:
     """An ISO 8601 date or date-time (naive allowed), as the reference's isoparse accepts."""
     text = value.strip()
