@@ -59,6 +59,10 @@ def test_valid_models_pass(model_v04: dict, model_v05: dict) -> None:
     (lambda m: m.update(timestamp="2020-13-01"), "timestamp"),
     (lambda m: m.update(version="not a version"), "version"),
     (lambda m: m.update(badges=[]), "badges"),
+    (lambda m: m["inputs"][0]["preprocessing"][0]["kwargs"].update(axes="byx"),
+     "inputs.0.preprocessing.0.zero_mean_unit_variance.kwargs.axes"),
+    (lambda m: m["outputs"][0].update(postprocessing=[{"name": "scale_linear", "kwargs": {"gain": 2.0}}]),
+     "outputs.0"),  # the reference wants `axes` on output scale_linear
 ])
 def test_broken_model_v04_fails_at_the_field(model_v04: dict, change: Any, loc: str) -> None:
     change(model_v04)
@@ -76,10 +80,39 @@ def test_broken_model_v04_fails_at_the_field(model_v04: dict, change: Any, loc: 
     (lambda m: m.update(name="a/b"), "name"),
     (lambda m: m["weights"]["torchscript"].pop("pytorch_version"), "weights.torchscript.pytorch_version"),
     (lambda m: m["inputs"][0]["axes"][2].update(size="big"), "inputs.0.axes.2.space.size"),
+    (lambda m: m["inputs"][0]["axes"][2].update(unit="lightyear"), "inputs.0.axes.2.space.unit"),
+    (lambda m: m["inputs"][0].update(data={"type": "float32", "unit": "foo bar"}), "inputs.0.data"),
+    (lambda m: m["outputs"][0].update(postprocessing=[{"id": "scale_range", "kwargs": {"reference_tensor": "prob"}}]),
+     ""),  # statistics must come from an input
+    (lambda m: m["inputs"][0].update(preprocessing=[{"id": "softmax", "kwargs": {"axis": "batch"}}]),
+     "inputs.0.preprocessing.0.softmax.kwargs.axis"),
+    (lambda m: m["inputs"][0].update(preprocessing=[{"id": "scale_linear", "kwargs": {"axis": "channel",
+                                                                                     "gain": 2.0}}]),
+     "inputs.0.preprocessing.0.scale_linear.kwargs.axis"),
+    (lambda m: m["weights"]["torchscript"].update(sha256="abc"), "weights.torchscript.sha256"),
+    (lambda m: m.update(config={"bioimageio": {"reproducibility_tolerance": [{"relative_tolerance": 0.5}]}}),
+     "config.bioimageio.reproducibility_tolerance.0.relative_tolerance"),
 ])
 def test_broken_model_v05_fails_at_the_field(model_v05: dict, change: Any, loc: str) -> None:
     change(model_v05)
     assert first_loc(model_v05) == loc
+
+
+def test_optional_fields_may_be_null_but_lists_may_not(model_v04: dict) -> None:
+    model_v04["outputs"][0]["halo"] = None
+    model_v04["version"] = None
+    assert validate_rdf(model_v04).status == "passed"
+    model_v04["tags"] = None
+    assert first_loc(model_v04) == "tags"
+
+
+def test_model_v05_post_scale_mean_variance_and_newer_file_descriptions(model_v05: dict) -> None:
+    model_v05["outputs"][0]["postprocessing"] = [{"id": "scale_mean_variance", "kwargs": {"reference_tensor": "raw"}}]
+    assert validate_rdf(model_v05).status == "passed", codes(model_v05)
+    model_v05["format_version"] = "0.5.14"
+    assert first_loc(model_v05) == "documentation"  # a string is no longer enough since 0.5.11
+    model_v05["documentation"] = {"source": "README.md"}
+    assert validate_rdf(model_v05).status == "passed", codes(model_v05)
 
 
 def test_unknown_licence_is_only_a_warning_in_0_4(model_v04: dict) -> None:
