@@ -89,16 +89,17 @@
     return failed;
   }
 
-  // Results first (what the user waits for); facet counts after, right away or, while typing, once typing pauses.
+  // Results first (what the user waits for); facet counts and the URL after: right away, or once typing pauses.
   function update(lazyFacets) {
     var t0 = performance.now();
     var list = textMatches(state.q.split(/\s+/).map(norm).filter(Boolean));
     results = [];
     for (var k = 0; k < list.length; k++) if (!failing(list[k])) results.push(list[k]);
     renderResults();
-    writeUrl();
     clearTimeout(facetTimer);
-    if (lazyFacets) facetTimer = setTimeout(recount, FACET_DELAY); else recount();
+    // history.replaceState costs several ms in Chromium: while typing, it waits for the pause with the facets.
+    if (lazyFacets) facetTimer = setTimeout(function () { recount(); writeUrl(); }, FACET_DELAY);
+    else { recount(); writeUrl(); }
     window.__lastUpdateMs = performance.now() - t0;
   }
 

@@ -102,4 +102,5 @@ def test_typing_narrows_then_widens_and_facet_counts_follow(browser, built: Path
     # Facet counts are recounted once typing pauses: they then describe the single match.
     page.wait_for_function("""() => [...document.querySelectorAll('#facet-groups input[name=type]')]
         .map(b => b.parentElement.querySelector('.count').textContent).join() === '(1)'""")
+    assert "q=nick-11" in page.url  # the URL follows with the facets
     assert errors == []
