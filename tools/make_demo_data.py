@@ -51,7 +51,7 @@ def cover(seed: int) -> bytes:
         cy, cx, r = rng.uniform(20, 180), rng.uniform(20, 180), rng.uniform(5, 9)
         image += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r**2))
     image = np.clip(image / image.max(), 0, 1)
-    mask = (image > 0.45).astype(float)
+    mask = (image > 0.2).astype(float)
     left = np.stack([image * 0.2, image * 0.9, image * 0.4], axis=-1)
     right = np.stack([mask * 0.9, mask * 0.3, mask * 0.8], axis=-1)
     pixels = (np.concatenate([left, right], axis=1) * 255).astype("uint8")
