@@ -18,7 +18,7 @@ KNOWN_TYPES = ("model", "dataset", "application", "notebook", "collection")
 IMPLEMENTED = {
     ("model", "0.3"): "0.4.10", ("model", "0.4"): "0.4.10", ("model", "0.5"): "0.5.14",
     ("collection", "0.2"): "0.2.4", ("collection", "0.3"): "0.3.0",
-    ("generic", "0.2"): "0.2.4", ("generic", "0.3"): "0.3.0",
+    ("generic", "0.2"): "0.2.4", ("generic", "0.3"): "0.3.4",
 }
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -80,7 +80,9 @@ def dispatch(raw: dict[str, Any]) -> Dispatched:
         _generic_v02(data, patch)
     elif schema_major == "0.3" and family != "model":
         _strip_prefixes(data, v02=False)
-    elif schema == "model_0.5" and patch <= 10 and family_key[1] == major:
+    # covers/documentation given as strings were converted to `{source}` up to model 0.5.10 / generic 0.3.3
+    if not unknown and (schema == "model_0.5" and patch <= 10 or
+                        schema_major == "0.3" and family not in ("model", "collection") and patch <= 3):
         _file_descrs_v05(data)
     if isinstance(data.get("weights"), dict):  # a null weights entry means "absent" to the reference
         data["weights"] = {k: v for k, v in data["weights"].items() if v is not None}
@@ -94,7 +96,7 @@ def dispatch(raw: dict[str, Any]) -> Dispatched:
 # ---------------------------------------------------------------- shared steps
 
 def _file_descrs_v05(data: dict[str, Any]) -> None:
-    """Up to 0.5.10 covers and documentation could be plain strings; later patches need `{source}`."""
+    """Older patches allowed plain-string covers and documentation; later ones need `{source}`."""
     if isinstance(data.get("covers"), list):
         data["covers"] = [{"source": c} if isinstance(c, str) else c for c in data["covers"]]
     if isinstance(data.get("documentation"), str):

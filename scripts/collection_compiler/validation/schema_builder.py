@@ -137,11 +137,11 @@ def generic_v03(kind: str) -> S:
     props: dict[str, S] = {
         "format_version": STR, "type": STR, "id": NONEMPTY, "id_emoji": {"type": "string", "minLength": 1},
         "name": {"type": "string", "minLength": 5, "maxLength": 128}, "description": {**STR, "maxLength": 1024},
-        "covers": lst(FILE_OR_DESCR), "authors": lst(ref("author")), "attachments": lst(ref("file_descr")),
+        "covers": lst(ref("file_descr")), "authors": lst(ref("author")), "attachments": lst(ref("file_descr")),
         "cite": lst(ref("cite")), "license": STR, "config": obj({"bioimageio": DICT}, extra=True),
         "git_repo": URL, "icon": STR, "links": lst(STR), "uploader": ref("uploader"),
         "maintainers": lst(ref("maintainer")), "tags": lst(STR), "version": VERSION,
-        "version_comment": {**STR, "maxLength": 512}, "badges": lst(ref("badge")), "documentation": FILE_OR_DESCR,
+        "version_comment": {**STR, "maxLength": 512}, "badges": lst(ref("badge")), "documentation": ref("file_descr"),
         "parent": STR,
     }
     required = ["format_version", "type", "name"]
