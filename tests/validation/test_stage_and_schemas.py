@@ -115,3 +115,12 @@ def test_stage_file_checks_use_http(tmp_path: Path, file_server: tuple[str, Path
     result = read_json(WorkDir(settings.work_dir).result("good-model", "1", CHECKER))
     assert result["status"] == "failed"
     assert result["details"][1]["errors"][0]["loc"] == ["weights", "torchscript", "source"]
+
+
+def test_cli_work_flag_runs_the_stage(tmp_path: Path, model_v04: dict) -> None:
+    from collection_compiler.cli import main as cli_main
+
+    settings, _ = _work(tmp_path, model_v04)
+    assert cli_main(["validate", "--work", "--no-io", "--work-dir", str(settings.work_dir)]) == 0
+    assert static_status(settings, "good-model", "1") == "passed"
+    assert cli_main(["validate"]) == 2  # neither SOURCE nor --work
