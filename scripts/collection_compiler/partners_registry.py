@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from . import ids, yamlio
+from .jsonschemas import load_schema
 
 DEFAULT_TESTED_TYPES = ("model",)
 log = logging.getLogger(__name__)
@@ -52,14 +50,6 @@ class Registration:
         return data
 
 
-@functools.cache
-def schema_validator(name: str) -> jsonschema.protocols.Validator:
-    text = resources.files("collection_compiler").joinpath("schemas", name).read_text("utf-8")
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
-
-
 def _where(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
@@ -67,7 +57,7 @@ def _where(error: jsonschema.ValidationError) -> str:
 def parse_registration(data: Any, source: str) -> Registration:
     if not isinstance(data, dict):
         raise RegistrationError(f"{source}: the top level must be a mapping")
-    errors = sorted(schema_validator("partner.schema.json").iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(load_schema("partner").iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         raise RegistrationError("; ".join(f"{source}: field {_where(e)}: {e.message}" for e in errors[:5]))
     for key in ("repository", "collection_file_name", "branch"):

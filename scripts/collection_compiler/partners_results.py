@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from . import ids, yamlio
 from .files import read_json, write_json
+from .jsonschemas import load_schema
 from .layout import SiteTree, WorkDir
-from .partners_registry import Registration, TestSummaries, schema_validator, selected_registrations
+from .partners_registry import Registration, TestSummaries, selected_registrations
 from .results import read_previous_test_summary
 from .settings import Settings
 from .state import now_iso
@@ -186,11 +189,10 @@ def summary_problem(entry: Any) -> str | None:
     """None when `entry` is a valid partner summary, else a message naming the field."""
     if not isinstance(entry, dict):
         return f"a summary must be a mapping, not {yamlio.type_name(entry)}"
-    errors = sorted(schema_validator("partner_test_summary.schema.json").iter_errors(yamlio.normalise(entry)),
-                    key=lambda e: list(e.absolute_path))
-    if not errors:
+    # best_match looks inside the schema's "one summary or a list" alternatives for the field at fault
+    error = jsonschema.exceptions.best_match(load_schema("partner_test_summary").iter_errors(yamlio.normalise(entry)))
+    if error is None:
         return None
-    error = errors[0]
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     return f"field {where}: {error.message[:300]}"
 

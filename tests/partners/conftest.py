@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from collection_compiler import yamlio
 from collection_compiler.files import sha256_bytes, write_json
 from collection_compiler.layout import WorkDir

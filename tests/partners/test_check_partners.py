@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from collection_compiler import cli, yamlio
 from collection_compiler.fakes.github import FakeGitHub
 from collection_compiler.partners_check import check_partners, markdown

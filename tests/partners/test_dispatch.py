@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+
 from collection_compiler import cli, yamlio
 from collection_compiler.dispatch import WILDCARD, dispatch
 from collection_compiler.fakes.github import FakeGitHub

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from collection_compiler import cli, yamlio
 from collection_compiler.files import read_json, write_text_atomic
 from collection_compiler.layout import SiteTree

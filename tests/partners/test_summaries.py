@@ -147,14 +147,14 @@ def test_not_applicable_only_partner_is_not_failed(tmp_path: Path, work, h) -> N
 
 
 def test_written_files_match_their_published_schemas(tmp_path: Path, work, h) -> None:
-    from collection_compiler.partners_registry import schema_validator
+    from collection_compiler.jsonschemas import load_schema
 
     site = SiteTree(tmp_path / "site")
     write_result(work, RID, VID, static(h.SHA_A, "failed"))
     partner_record(work, "ilastik", [sub("load", "passed", ilastik_version="1.4", rdf_sha256=h.SHA_B, stale=True)])
     write_version_summaries(site, work, RID, VID, h.SHA_A, [h.registration("ilastik"), h.registration("biapy")])
     summary = yamlio.load_yaml_file(site.test_summary(RID, VID))
-    schema_validator("version_test_summary.schema.json").validate(summary)
-    schema_validator("version_summary.schema.json").validate(json.loads(site.summary_json(RID, VID).read_text()))
+    load_schema("version_test_summary").validate(summary)
+    load_schema("version_summary").validate(json.loads(site.summary_json(RID, VID).read_text()))
     broken = {**summary, "status": "green"}
-    assert list(schema_validator("version_test_summary.schema.json").iter_errors(broken))
+    assert list(load_schema("version_test_summary").iter_errors(broken))

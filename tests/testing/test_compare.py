@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from collection_compiler.testing.compare import compare
 from collection_compiler.testing.description import ModelPlan, tolerance
 

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from collection_compiler.http import HttpClient
 from collection_compiler.testing.fetch import FileFetcher, FileFetchError, Root, ZipPackage, join_url
 

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+
 from collection_compiler import cli, yamlio
 from collection_compiler.testing.cli import test_source as run_test
 from collection_compiler.testing.sandbox import Limits

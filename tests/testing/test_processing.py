@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from collection_compiler.testing import processing
 from collection_compiler.testing.description import DescriptionError, read_plan
 

@@ -13,12 +13,12 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .. import results, yamlio
 from ..files import read_json, write_bytes_atomic, write_json
+from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
 from ..parallel import cpu_map
 from ..partners_registry import load_registrations
@@ -192,13 +192,6 @@ def collection_document(template: dict[str, Any], entries: list[dict[str, Any]],
 
 # ---- other published files -------------------------------------------------------------------------------
 
-def write_schemas(site: SiteTree) -> None:
-    folder = resources.files("collection_compiler").joinpath("schemas")
-    for item in folder.iterdir():
-        if item.name.endswith(".json"):
-            write_bytes_atomic(site.schemas / item.name, item.read_bytes())
-
-
 def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dict[str, list[dict[str, Any]]],
                     held_back: list[str]) -> dict[str, Any]:
     stages = {p.stem: read_json(p) for p in sorted((work.root / "health").glob("*.json"))}
@@ -261,7 +254,7 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     write_bytes_atomic(tree.download_counts, work.download_counts.read_bytes())
     write_json(tree.health, health_document(work, entries, published, held_back))
     write_bytes_atomic(tree.source_state, work.source_state.read_bytes())
-    write_schemas(tree)
+    publish_schemas(tree.schemas)
     publish_pending(tree, work)
     write_bytes_atomic(tree.root / ".nojekyll", b"")
     if site:

@@ -6,8 +6,8 @@ Library entry points:
 - `stage.validate_work(settings)` and `stage.static_status(settings, rid, vid)` for the pipeline
 """
 
+from ..jsonschemas import load_schema
 from .result import ALERT, ERROR, INFO, WARNING, Detail, Issue, ValidationResult
-from .schemas import load_schema
 from .validator import CHECKER, VALIDATOR_VERSION, validate_rdf
 
 __all__ = ["ALERT", "CHECKER", "ERROR", "INFO", "VALIDATOR_VERSION", "WARNING", "Detail", "Issue",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import yamlio
+from ..jsonschemas import load_schema
 from ..settings import Settings
 from . import common_checks as cc
 from . import semantic_v04, semantic_v05
@@ -15,7 +16,6 @@ from .convert import Dispatched, DispatchError, dispatch
 from .loading import load_rdf_bytes
 from .result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
 from .schema_errors import schema_issues, sort_issues
-from .schemas import load_schema
 
 log = logging.getLogger(__name__)
 

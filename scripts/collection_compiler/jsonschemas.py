@@ -36,7 +36,7 @@ def load_schema(name: str) -> Draft202012Validator:
 
 def publish_schemas(target: Path) -> list[Path]:
     """Copy every shipped schema into the site's `schemas/` folder (byte for byte, deterministic)."""
-    from ..files import write_bytes_atomic
+    from .files import write_bytes_atomic
 
     written = []
     for name in schema_names():
