@@ -73,10 +73,10 @@ _local = threading.local()
 
 
 def _ruamel_loader() -> YAML:
-    """Fallback without libyaml: one ruamel loader per thread (they are not thread-safe)."""
+    """ruamel's pure-Python YAML 1.2 parser, one per thread (they are not thread-safe)."""
     yaml = getattr(_local, "loader", None)
     if yaml is None:
-        yaml = YAML(typ="safe")
+        yaml = YAML(typ="safe", pure=True)
         yaml.version = (1, 2)
         yaml.allow_duplicate_keys = False
         _local.loader = yaml
@@ -84,8 +84,15 @@ def _ruamel_loader() -> YAML:
 
 
 def _parse(text: str) -> Any:
+    """libyaml first; its YAML 1.1 scanner rejects a few valid 1.2 documents (e.g. `{url: https://x}` in flow
+    style), so a syntax error it reports is decided by ruamel's 1.2 parser."""
     if _HAS_LIBYAML:
-        return pyyaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        try:
+            return pyyaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        except pyyaml.constructor.ConstructorError:
+            raise  # a duplicate key or a non-scalar key: not a parser limitation
+        except pyyaml.YAMLError:
+            pass
     return _ruamel_loader().load(text)
 
 

@@ -13,7 +13,6 @@ from ..settings import Settings
 from . import common_checks as cc
 from . import semantic_v04, semantic_v05
 from .convert import Dispatched, DispatchError, dispatch
-from .loading import load_rdf_bytes
 from .result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
 from .schema_errors import schema_issues, sort_issues
 
@@ -51,7 +50,7 @@ def _validate(data: dict[str, Any] | bytes, source: str, root: str | Path | None
               settings: Settings, http: Any) -> ValidationResult:
     if isinstance(data, bytes | bytearray):
         try:
-            data = load_rdf_bytes(bytes(data), source, settings.max_yaml_bytes)
+            data = yamlio.load_mapping(bytes(data), source, settings.max_yaml_bytes)
         except yamlio.YamlLoadError as e:
             return ValidationResult(source, None, None, [Detail("load resource description",
                                                                 [Issue((), str(e), "load_error")])])
