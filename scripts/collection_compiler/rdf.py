@@ -32,14 +32,24 @@ def _is_file_reference(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) < 2048 and "\n" not in value
 
 
-def _map_list(values: Any, fn: Callable[[str], str]) -> Any:
-    if not isinstance(values, list):
-        return values
-    return [fn(v) if _is_file_reference(v) else v for v in values]
+def _file(value: Any, absolute: Callable[[str], str]) -> Any:
+    """A file source is a string or (0.5.11+, generic 0.3.4+) a mapping with `source`."""
+    if _is_file_reference(value):
+        return absolute(value)
+    if isinstance(value, dict) and _is_file_reference(value.get("source")):
+        return {**value, "source": absolute(value["source"])}
+    return value
+
+
+def _files(values: Any, absolute: Callable[[str], str]) -> Any:
+    return [_file(v, absolute) for v in values] if isinstance(values, list) else values
 
 
 def _architecture(value: Any, absolute: Callable[[str], str]) -> Any:
-    """0.4 `architecture: file.py:Callable` (file-based) or `package.module.Callable` (left alone)."""
+    """0.4 `architecture: file.py:Callable` (file-based) or `package.module.Callable` (left alone);
+    0.5 `architecture: {source, callable, sha256}`."""
+    if isinstance(value, dict):
+        return _file(value, absolute)
     if not isinstance(value, str) or ":" not in value:
         return value
     file_part, _, callable_name = value.rpartition(":")
@@ -55,42 +65,28 @@ def absolutise(rdf: dict[str, Any], root_url: str) -> dict[str, Any]:
     def absolute(ref: str) -> str:
         return resolve_url(root_url, ref)
 
-    def fix(mapping: Any, key: str) -> None:
-        if isinstance(mapping, dict) and _is_file_reference(mapping.get(key)):
-            mapping[key] = absolute(mapping[key])
+    def update(mapping: Any, key: str, fn: Callable[[Any, Callable[[str], str]], Any]) -> None:
+        if isinstance(mapping, dict) and key in mapping:
+            mapping[key] = fn(mapping[key], absolute)
 
-    fix(out, "documentation")
-    if isinstance(out.get("icon"), str) and len(out["icon"]) > 2:
-        fix(out, "icon")
+    update(out, "documentation", _file)
+    if not (isinstance(out.get("icon"), str) and len(out["icon"]) <= 2):  # an emoji is not a file
+        update(out, "icon", _file)
     if out.get("type") in ("application", "notebook"):
-        fix(out, "source")
+        update(out, "source", _file)
     for key in ("covers", "test_inputs", "test_outputs", "sample_inputs", "sample_outputs"):
-        out[key] = _map_list(out.get(key), absolute) if key in out else None
-        if out[key] is None:
-            del out[key]
+        update(out, key, _files)
     attachments = out.get("attachments")
-    if isinstance(attachments, dict):
-        attachments["files"] = _map_list(attachments.get("files"), absolute) if "files" in attachments else None
-        if attachments["files"] is None:
-            del attachments["files"]
-    elif isinstance(attachments, list):
-        for item in attachments:
-            fix(item, "source")
-    weights = out.get("weights")
-    if isinstance(weights, dict):
-        for entry in weights.values():
-            if isinstance(entry, dict):
-                fix(entry, "source")
-                entry["architecture"] = _architecture(entry.get("architecture"), absolute)
-                fix(entry.get("architecture"), "source")
-                fix(entry, "environment")
-                if entry.get("architecture") is None:
-                    del entry["architecture"]
-    for tensor_list in ("inputs", "outputs"):
-        for tensor in out.get(tensor_list) or []:
-            if isinstance(tensor, dict):
-                fix(tensor.get("test_tensor"), "source")
-                fix(tensor.get("sample_tensor"), "source")
+    update(attachments, "files", _files)  # 0.4 / 0.2: {files: [...]}
+    if isinstance(attachments, list):  # 0.5 / 0.3: [{source}, ...]
+        out["attachments"] = _files(attachments, absolute)
+    for entry in (out.get("weights") or {}).values() if isinstance(out.get("weights"), dict) else ():
+        update(entry, "source", _file)
+        update(entry, "architecture", _architecture)
+        update(entry, "environment", _file)
+    for tensor in [*(out.get("inputs") or []), *(out.get("outputs") or [])]:
+        update(tensor, "test_tensor", _file)
+        update(tensor, "sample_tensor", _file)
     return out
 
 

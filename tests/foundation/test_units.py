@@ -126,3 +126,28 @@ def test_the_fast_loader_reads_what_ruamel_reads_as_yaml_1_2():
     documents = [p.read_bytes() for p in fixtures] + [tricky]
     for data in documents:
         assert yamlio.normalise(yamlio.load_yaml_bytes(data)) == yamlio.normalise(reference.load(data.decode()))
+
+
+def test_flow_style_urls_that_libyaml_rejects_are_read_as_yaml_1_2():
+    assert yamlio.load_yaml_bytes(b"cite: [{text: a, url: https://x.org}]\n") == {
+        "cite": [{"text": "a", "url": "https://x.org"}]}
+
+
+def test_file_references_are_made_absolute_in_every_form():
+    from collection_compiler.rdf import absolutise
+
+    root = "https://zenodo.org/api/records/1/files/rdf.yaml/content"
+    rdf = {"type": "model", "documentation": {"source": "README.md", "sha256": "s"}, "covers": ["c.png"],
+           "icon": "🦈", "attachments": [{"source": "a.txt"}], "test_inputs": ["in.npy"],
+           "weights": {"pytorch_state_dict": {"source": "w.pt", "architecture": {"source": "net.py", "callable": "N"}},
+                       "torchscript": {"source": "https://elsewhere.org/ts.pt"}},
+           "inputs": [{"test_tensor": {"source": "in.npy"}}]}
+    out = absolutise(rdf, root)
+    url = "https://zenodo.org/api/records/1/files/{}/content".format
+    assert out["documentation"] == {"source": url("README.md"), "sha256": "s"}
+    assert out["covers"] == [url("c.png")] and out["icon"] == "🦈"
+    assert out["attachments"] == [{"source": url("a.txt")}] and out["test_inputs"] == [url("in.npy")]
+    assert out["weights"]["pytorch_state_dict"]["architecture"]["source"] == url("net.py")
+    assert out["weights"]["torchscript"]["source"] == "https://elsewhere.org/ts.pt"
+    assert out["inputs"][0]["test_tensor"]["source"] == url("in.npy")
+    assert rdf["covers"] == ["c.png"]  # the input is not changed
