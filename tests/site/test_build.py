@@ -137,7 +137,7 @@ def test_rebuild_in_place_removes_pages_of_resources_that_left(built: Path, sett
     shutil.rmtree(built / "rdfs" / gone)
     # Every file that does not mention the removed resource (nor counts resources) must stay as it is.
     counting = {built / "index.html", built / "health/index.html", built / "partners/index.html",
-                built / "thumbnails/index.json"}
+                built / "thumbnails/index.json", built / "site-cache/rdf-facts.json"}
     untouched = [p for p in built.rglob("*") if p.is_file() and p not in counting
                  and gone not in p.read_text("utf-8", "replace")]
     assert built / "resources" / kept / "index.html" in untouched and len(untouched) > 60
@@ -233,3 +233,30 @@ def test_a_tampered_page_cache_never_leads_outside_the_tree(built: Path, setting
     render_site(built, settings, built)
     assert victim.read_text("utf-8") == "keep"
     assert (built / "resources/10.5281/zenodo.1000002/index.html").is_file()
+
+
+def test_unchanged_rdfs_are_not_parsed_again(built: Path, settings, monkeypatch):
+    from collection_compiler import yamlio
+    from collection_compiler.site import model
+
+    parsed: list[str] = []
+
+    def counting(data: bytes, source: str, *args):
+        parsed.append(source)
+        return yamlio.load_mapping(data, source, *args)
+
+    # The real loader, counted: only the site's model module sees the counting wrapper.
+    monkeypatch.setattr(model, "yamlio", type("CountingYaml", (), {
+        "load_mapping": staticmethod(counting), "normalise": staticmethod(yamlio.normalise),
+        "YamlLoadError": yamlio.YamlLoadError}))
+    render_site(built, settings, built)
+    assert parsed == []  # facts from site-cache/rdf-facts.json, no page to render
+    rdf = built / "rdfs/10.5281/zenodo.1000002/2000022/rdf.yaml"
+    data = json.loads(rdf.read_text("utf-8"))
+    data["config"]["bioimageio"]["version_name"] = "v2-renamed"
+    rdf.write_text(json.dumps(data), "utf-8")
+    render_site(built, settings, built)
+    # The changed RDF is parsed once, while reading (the render reuses it); its resource's pages are rendered again,
+    # so the other version's RDF is parsed then, on demand.
+    assert parsed == [str(rdf), str(rdf).replace("2000022", "2000021")]
+    assert "v2-renamed" in (built / "resources/10.5281/zenodo.1000002/index.html").read_text("utf-8")

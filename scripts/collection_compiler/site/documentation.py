@@ -30,7 +30,7 @@ def fetch_documentation(resources: list[Resource], out: Path, previous: Path | N
     wanted: dict[tuple[str, str], tuple[str, str]] = {}
     for resource in resources:
         for version in resource.versions:
-            url = safe_url(version.rdf.get("documentation"))
+            url = safe_url(version.facts.get("documentation"))
             if url:
                 wanted[(resource.rid, version.vid)] = (url, _key(url, version.rdf_sha256))
     sources: dict[str, str] = {}

@@ -28,16 +28,33 @@ class TestRow:
     link: str | None
 
 
+FACTS = "site-cache/rdf-facts.json"  # per rdf.yaml sha256: the fields needed before any page is rendered
+FACT_KEYS = ("covers", "documentation", "links", "training_data")
+
+
 @dataclass
 class Version:
     vid: str
-    rdf: dict[str, Any]
     rdf_sha256: str
     rows: list[TestRow]
     status: str
     created: str
     version_name: str
     doi: str
+    facts: dict[str, Any]  # FACT_KEYS of the RDF, raw (made safe where used)
+    source: bytes = b""  # the rdf.yaml, parsed only when a page of this version is rendered
+    origin: str = ""  # its path, for messages
+    parsed: dict[str, Any] | None = None
+
+    @property
+    def rdf(self) -> dict[str, Any]:
+        if self.parsed is None:
+            try:
+                self.parsed = yamlio.normalise(yamlio.load_mapping(self.source, self.origin))
+            except yamlio.YamlLoadError as e:  # read fine before (same sha256); kept safe all the same
+                log.warning("%s", e)
+                self.parsed = {}
+        return self.parsed
 
 
 @dataclass
@@ -75,6 +92,7 @@ class Tree:
     resources: list[Resource]
     partners: list[dict[str, Any]]
     health: dict[str, Any]
+    facts: dict[str, dict[str, Any]]  # what to save as FACTS for the next build
 
 
 def _read_json(path: Path) -> Any:
@@ -93,10 +111,13 @@ def read_tree(out: Path) -> Tree:
     if not isinstance(collection, dict):
         raise FileNotFoundError(f"{tree.collection}: missing or not a JSON object; build it before the site")
     entries = collection.get("collection") if isinstance(collection.get("collection"), list) else []
-    resources = [r for r in (_resource(tree, e) for e in entries) if r is not None]
+    known = _read_json(out / FACTS)
+    known = {k: v for k, v in known.items() if isinstance(v, dict)} if isinstance(known, dict) else {}
+    resources = [r for r in (_resource(tree, e, known) for e in entries) if r is not None]
     resources.sort(key=lambda r: r.rid)
     health = _read_json(tree.health)
-    return Tree(collection, resources, _partners(tree, collection), health if isinstance(health, dict) else {})
+    facts = {v.rdf_sha256: v.facts for r in resources for v in r.versions}
+    return Tree(collection, resources, _partners(tree, collection), health if isinstance(health, dict) else {}, facts)
 
 
 def _partners(tree: SiteTree, collection: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,7 +133,7 @@ def _partners(tree: SiteTree, collection: dict[str, Any]) -> list[dict[str, Any]
     return [found[k] for k in sorted(found)]
 
 
-def _resource(tree: SiteTree, entry: Any) -> Resource | None:
+def _resource(tree: SiteTree, entry: Any, known: dict[str, dict[str, Any]]) -> Resource | None:
     if not isinstance(entry, dict) or not ids.is_safe_id(entry.get("id")):
         log.warning("collection.json: entry with a missing or unsafe id skipped: %r", str(entry)[:200])
         return None
@@ -122,31 +143,44 @@ def _resource(tree: SiteTree, entry: Any) -> Resource | None:
         if not ids.is_safe_id(vid):
             log.warning("collection.json: %s: unsafe version id %r skipped", resource.rid, vid)
             continue
-        version = _version(tree, resource.rid, str(vid))
+        version = _version(tree, resource.rid, str(vid), known)
         if version is not None:
             resource.versions.append(version)
     return resource
 
 
-def _version(tree: SiteTree, rid: str, vid: str) -> Version | None:
+def _version(tree: SiteTree, rid: str, vid: str, known: dict[str, dict[str, Any]]) -> Version | None:
+    """A version; its RDF is parsed now only when the facts of these exact bytes are not known from the last build."""
     path = tree.rdf(rid, vid)
     try:
         data = path.read_bytes()
-        rdf = yamlio.load_mapping(data, str(path))
     except FileNotFoundError:
         log.warning("%s: missing, version skipped on the site", path)
         return None
-    except yamlio.YamlLoadError as e:
-        log.warning("%s", e)
-        return None
-    rdf = yamlio.normalise(rdf)
-    bio = _config_bioimageio(rdf)
+    sha = sha256_bytes(data)
+    parsed = None
+    facts = known.get(sha)
+    if facts is None:
+        try:
+            parsed = yamlio.normalise(yamlio.load_mapping(data, str(path)))
+        except yamlio.YamlLoadError as e:
+            log.warning("%s", e)
+            return None
+        facts = _facts(parsed)
     summary = _read_json(tree.summary_json(rid, vid))
     rows = _rows(summary) if isinstance(summary, dict) else _rows_from_test_summary(tree, rid, vid)
     status = one_line(summary.get("status"), 40) if isinstance(summary, dict) else _overall(rows)
-    return Version(vid=vid, rdf=rdf, rdf_sha256=sha256_bytes(data), rows=rows, status=status or "untested",
-                   created=one_line(bio.get("created"), 40), version_name=one_line(bio.get("version_name"), 100),
-                   doi=one_line(bio.get("doi"), 200))
+    return Version(vid=vid, rdf_sha256=sha, rows=rows, status=status or "untested",
+                   created=one_line(facts.get("created"), 40), version_name=one_line(facts.get("version_name"), 100),
+                   doi=one_line(facts.get("doi"), 200), facts=facts, source=data, origin=str(path),
+                   parsed=parsed)
+
+
+def _facts(rdf: dict[str, Any]) -> dict[str, Any]:
+    bio = _config_bioimageio(rdf)
+    facts = {k: rdf[k] for k in FACT_KEYS if rdf.get(k) is not None}
+    facts.update({k: bio[k] for k in ("created", "version_name", "doi") if isinstance(bio.get(k), str)})
+    return facts
 
 
 def _config_bioimageio(rdf: dict[str, Any]) -> dict[str, Any]:

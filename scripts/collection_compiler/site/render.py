@@ -17,7 +17,7 @@ from ..settings import Settings
 from . import citation, page_cache, pages
 from .documentation import fetch_documentation
 from .feed import feed_entries
-from .model import Resource, Tree, read_tree
+from .model import FACTS, Resource, Tree, read_tree
 from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
@@ -44,6 +44,7 @@ def environment(settings: Settings) -> jinja2.Environment:
 def render_site(out: Path, settings: Settings, previous: Path | None = None) -> None:
     """Write the HTML site, thumbnails, search index, feed and 404 page into `out` (which holds the tree)."""
     tree = read_tree(out)
+    write_text_atomic(out / FACTS, json_text(tree.facts, indent=None))  # lets the next build skip parsing
     env = environment(settings)
     _copy_static(settings, out)
     covers = _covers(tree.resources)
@@ -89,7 +90,7 @@ def _covers(resources: list[Resource]) -> dict[str, list[str]]:
     result = {}
     for resource in resources:
         latest = resource.latest
-        raw = latest.rdf.get("covers") if latest else resource.entry.get("covers")
+        raw = latest.facts.get("covers") if latest else resource.entry.get("covers")
         urls = [u for u in (safe_url(c) for c in (raw if isinstance(raw, list) else [])[:MAX_COVERS]) if u]
         result[resource.rid] = urls
     return result
@@ -178,8 +179,8 @@ def _page_inputs(resource: Resource, known: set[str], thumbs: list[str],
     """Everything a resource's pages show beyond the site-wide context (which is in the cache's salt)."""
     return {"rid": resource.rid, "entry": resource.entry, "thumbs": thumbs,
             "versions": [[v.vid, v.rdf_sha256, v.rows, v.status, v.created, v.version_name, v.doi,
-                          docs.get((resource.rid, v.vid), ""), pages.linked(v.rdf.get("links"), known),
-                          pages.linked(v.rdf.get("training_data"), known)] for v in resource.versions]}
+                          docs.get((resource.rid, v.vid), ""), pages.linked(v.facts.get("links"), known),
+                          pages.linked(v.facts.get("training_data"), known)] for v in resource.versions]}
 
 
 # A version's page is rendered once and written at two depths (the resource page shows the latest version):
