@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import ids
-from ..files import id_path, read_json, write_json
+from ..files import read_json, write_json
 
 PATH = "site-cache/pages.json"
 FORMAT = 1
@@ -47,13 +47,15 @@ def salt(template_dir: Path, code_dir: Path, site: dict[str, Any]) -> str:
     return digest(parts)
 
 
-def page_files(out: Path, rid: str, vids: list[str]) -> list[Path]:
-    """The files of one resource's pages (ids are checked: `id_path`)."""
-    base = id_path(out / "resources", rid)
-    files = [base / "index.html"] if vids else []
+def page_file_names(out: str, rid: str, vids: list[str]) -> list[str]:
+    """The files of one resource's pages, ids checked as by `id_path`. Strings: there are tens of thousands of them
+    per build, and pathlib is slow to make them."""
+    ids.check_path_id(rid)
+    base = f"{out}/resources/{rid}"
+    files = [f"{base}/index.html"] if vids else []
     for vid in vids:
-        vdir = id_path(base, vid)
-        files += [vdir / "index.html", vdir / "citation.bib", vdir / "CITATION.cff"]
+        ids.check_path_id(vid)
+        files += [f"{base}/{vid}/index.html", f"{base}/{vid}/citation.bib", f"{base}/{vid}/CITATION.cff"]
     return files
 
 
@@ -74,11 +76,11 @@ class PageCache:
         entry = self.previous.get(rid)
         return entry["digest"] if entry else None
 
-    def old_files(self, out: Path) -> set[Path]:
-        files: set[Path] = set()
+    def old_files(self, out: Path) -> set[str]:
+        files: set[str] = set()
         for rid, entry in self.previous.items():
             if ids.is_safe_id(rid) and all(ids.is_safe_id(v) for v in entry["versions"]):
-                files.update(page_files(out, rid, entry["versions"]))
+                files.update(page_file_names(str(out), rid, entry["versions"]))
         return files
 
     def save(self, pages: dict[str, dict[str, Any]]) -> None:

@@ -134,9 +134,9 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
     cache = page_cache.PageCache(out, page_cache.salt(template_dir(settings), Path(__file__).parent, site))
     listing = {r.rid: {"digest": cache.old_digest(r.rid), "versions": [v.vid for v in r.versions]}
                for r in resources if r.versions}
-    expected = {p for rid, e in listing.items() for p in page_cache.page_files(out, rid, e["versions"])}
+    expected = {p for rid, e in listing.items() for p in page_cache.page_file_names(str(out), rid, e["versions"])}
     if cache.known:
-        remove_listed(out / "resources", cache.old_files(out) - expected)
+        remove_listed(out / "resources", [Path(p) for p in cache.old_files(out) - expected])
     else:
         prune(out / "resources", expected)
     cache.save(listing)  # before rendering: a build that stops half-way still lists every page it may write
@@ -167,8 +167,8 @@ def _render_share(share: int) -> dict[str, str]:
         rid = resource.rid
         inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs)
         digests[rid] = page_cache.digest(inputs)
-        files = page_cache.page_files(out, rid, listing[rid]["versions"])
-        if digests[rid] == listing[rid]["digest"] and all(f.is_file() for f in files):
+        files = page_cache.page_file_names(str(out), rid, listing[rid]["versions"])
+        if digests[rid] == listing[rid]["digest"] and all(os.path.isfile(f) for f in files):
             continue  # same inputs, files in place: the page would come out byte for byte the same
         _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs)
     return digests
