@@ -260,3 +260,9 @@ def test_unchanged_rdfs_are_not_parsed_again(built: Path, settings, monkeypatch)
     # so the other version's RDF is parsed then, on demand.
     assert parsed == [str(rdf), str(rdf).replace("2000022", "2000021")]
     assert "v2-renamed" in (built / "resources/10.5281/zenodo.1000002/index.html").read_text("utf-8")
+    # Facts extracted by other code (another salt) are not trusted: every RDF is parsed again.
+    facts = built / "site-cache/rdf-facts.json"
+    facts.write_text(facts.read_text("utf-8").replace('"salt":"', '"salt":"old'), "utf-8")
+    parsed.clear()
+    render_site(built, settings, built)
+    assert len(parsed) == 11 * 2 + 1  # every version: 11 Zenodo resources with 2, one partner resource with 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ class TestRow:
     link: str | None
 
 
-FACTS = "site-cache/rdf-facts.json"  # per rdf.yaml sha256: the fields needed before any page is rendered
+FACTS = "site-cache/rdf-facts.json"  # {"salt", "rdfs": {sha256 of rdf.yaml: the fields needed before rendering}}
 FACT_KEYS = ("covers", "documentation", "links", "training_data")
+_YAMLIO_FILE = yamlio.__file__ or ""
 
 
 @dataclass
@@ -92,7 +94,7 @@ class Tree:
     resources: list[Resource]
     partners: list[dict[str, Any]]
     health: dict[str, Any]
-    facts: dict[str, dict[str, Any]]  # what to save as FACTS for the next build
+    facts: dict[str, Any]  # what to save as FACTS for the next build
 
 
 def _read_json(path: Path) -> Any:
@@ -112,11 +114,12 @@ def read_tree(out: Path) -> Tree:
         raise FileNotFoundError(f"{tree.collection}: missing or not a JSON object; build it before the site")
     entries = collection.get("collection") if isinstance(collection.get("collection"), list) else []
     known = _read_json(out / FACTS)
+    known = known.get("rdfs") if isinstance(known, dict) and known.get("salt") == facts_salt() else None
     known = {k: v for k, v in known.items() if isinstance(v, dict)} if isinstance(known, dict) else {}
     resources = [r for r in (_resource(tree, e, known) for e in entries) if r is not None]
     resources.sort(key=lambda r: r.rid)
     health = _read_json(tree.health)
-    facts = {v.rdf_sha256: v.facts for r in resources for v in r.versions}
+    facts = {"salt": facts_salt(), "rdfs": {v.rdf_sha256: v.facts for r in resources for v in r.versions}}
     return Tree(collection, resources, _partners(tree, collection), health if isinstance(health, dict) else {}, facts)
 
 
@@ -174,6 +177,12 @@ def _version(tree: SiteTree, rid: str, vid: str, known: dict[str, dict[str, Any]
                    created=one_line(facts.get("created"), 40), version_name=one_line(facts.get("version_name"), 100),
                    doi=one_line(facts.get("doi"), 200), facts=facts, source=data, origin=str(path),
                    parsed=parsed)
+
+
+@functools.cache
+def facts_salt() -> str:
+    """Facts are only as good as the code that extracted them: this module's and the YAML loader's."""
+    return sha256_bytes(Path(__file__).read_bytes() + Path(_YAMLIO_FILE).read_bytes())[:32]
 
 
 def _facts(rdf: dict[str, Any]) -> dict[str, Any]:
