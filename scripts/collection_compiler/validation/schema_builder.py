@@ -119,18 +119,7 @@ def generic_v02(kind: str) -> S:
         "maintainers": lst(ref("maintainer")), "rdf_source": FILE, "tags": lst(STR), "version": VERSION,
         "version_number": INT, "id": NONEMPTY,
     }
-    required = ["format_version", "type", "name", "description"]
-    if kind == "notebook":
-        props["source"] = FILE
-        required.append("source")
-    elif kind == "application":
-        props["source"] = FILE
-    else:
-        props["source"] = URL
-    if kind != "generic":
-        props["type"] = {"const": kind}
-    schema = obj(props, tuple(required), extra=kind == "generic")
-    return {**schema, "$defs": dict(COMMON_DEFS)}
+    return _typed_generic(kind, props, ["format_version", "type", "name", "description"], COMMON_DEFS)
 
 
 def generic_v03(kind: str) -> S:
@@ -144,18 +133,18 @@ def generic_v03(kind: str) -> S:
         "version_comment": {**STR, "maxLength": 512}, "badges": lst(ref("badge")), "documentation": ref("file_descr"),
         "parent": STR,
     }
-    required = ["format_version", "type", "name"]
+    return _typed_generic(kind, props, ["format_version", "type", "name"], V03_DEFS)
+
+
+def _typed_generic(kind: str, props: dict[str, S], required: list[str], defs: S) -> S:
+    """The type-specific part shared by generic 0.2 and 0.3: `source` and the `type` constant."""
+    props["source"] = URL if kind not in ("notebook", "application") else FILE
     if kind == "notebook":
-        props["source"] = FILE
         required.append("source")
-    elif kind == "application":
-        props["source"] = FILE
-    else:
-        props["source"] = URL
     if kind != "generic":
         props["type"] = {"const": kind}
     schema = obj(props, tuple(required), extra=kind == "generic")
-    return {**schema, "$defs": dict(V03_DEFS)}
+    return {**schema, "$defs": dict(defs)}
 
 
 # ---------------------------------------------------------------- model 0.4
