@@ -132,13 +132,12 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     from .stages.run import run
 
     out = settings.out.resolve()
+    # the demo site is served locally unless a site URL was chosen
+    site_url = settings.site_url if settings.site_url != Settings().site_url else "http://localhost:8000"
     with tempfile.TemporaryDirectory(prefix="collection-demo-") as tmp:
-        world = DemoWorld(Path(tmp)).populate(settings.repo_root.resolve() / "site_templates")
-        with world:
-            demo_settings = world.settings(out=out, work_dir=settings.work_dir.resolve() / "demo"
-                                           if args.keep else Path(tmp) / "work", site_url=settings.site_url
-                                           if settings.site_url != Settings().site_url else "http://localhost:8000")
-            code = run(demo_settings)
+        work = settings.work_dir.resolve() / "demo" if args.keep else Path(tmp) / "work"
+        with DemoWorld(Path(tmp)).populate(settings.repo_root.resolve() / "site_templates") as world:
+            code = run(world.settings(out=out, work_dir=work, site_url=site_url))
         if args.keep:
             shutil.copytree(tmp, settings.work_dir.resolve() / "demo-world", dirs_exist_ok=True)
     print(f"\nThe demo site is in {out}. Look at it with:  collection serve {out}")

@@ -17,6 +17,18 @@ class UnsafeIdError(ValueError):
 
 def check_path_id(value: object, what: str = "id") -> str:
     """Return `value` if it is a safe, relative, slash-separated id; raise UnsafeIdError otherwise."""
+    if isinstance(value, str) and value in _checked:
+        return value
+    _check(value, what)
+    if len(_checked) < 1_000_000:
+        _checked.add(value)
+    return value
+
+
+_checked: set[str] = set()  # ids already found safe (the same ids are checked many times a run)
+
+
+def _check(value: object, what: str) -> None:
     if not isinstance(value, str):
         raise UnsafeIdError(f"{what} must be a string, not {type(value).__name__}")
     if not value or len(value) > MAX_ID_LENGTH:
@@ -27,7 +39,6 @@ def check_path_id(value: object, what: str = "id") -> str:
         if segment in ("", ".", "..") or not _SEGMENT.match(segment):
             raise UnsafeIdError(
                 f"{what} {value!r}: segment {segment!r} is not allowed (use letters, digits, '_', '-', '.')")
-    return value
 
 
 def is_safe_id(value: object) -> bool:

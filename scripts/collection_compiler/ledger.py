@@ -9,7 +9,8 @@
       - {version_id: '6322939', status: blocked, reason: wrong test outputs}
 
 A blocked resource or version is never published. Changes the compiler proposes (new resources, new
-versions, new nicknames) go to `work/ledger/` and reach the repository through a review pull request.
+versions, new nicknames) go to `work/ledger/` (only when they differ from the previous run's proposal) and
+reach the repository through a review pull request.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from . import ids, yamlio
-from .files import write_text_atomic
-from .layout import WorkDir
 
 STATUSES = ("accepted", "pending", "blocked")
 
@@ -101,9 +100,10 @@ class Ledger:
         return {rid: (e.nickname, e.nickname_icon or "") for rid, e in self.entries.items() if e.nickname}
 
 
-def propose(work: WorkDir, current: LedgerEntry | None, rid: str, new_versions: list[dict[str, Any]],
-            nickname: tuple[str, str] | None) -> LedgerEntry:
-    """Write `work/ledger/<rid>/resource.yaml`: the ledger entry with the new versions added (newest first)."""
+def proposal(current: LedgerEntry | None, rid: str, new_versions: list[dict[str, Any]],
+             nickname: tuple[str, str] | None) -> str:
+    """The proposed `collection/<rid>/resource.yaml`: the ledger entry with the new versions added (newest first)
+    and, for a model without one, its nickname."""
     entry = current or LedgerEntry(rid, "accepted")
     proposal = LedgerEntry(entry.id, entry.status, entry.nickname, entry.nickname_icon, dict(entry.versions),
                            dict(entry.extra))
@@ -112,5 +112,4 @@ def propose(work: WorkDir, current: LedgerEntry | None, rid: str, new_versions: 
     added = {v["version_id"]: {**v, "status": "accepted"}
              for v in new_versions if v["version_id"] not in entry.versions}
     proposal.versions = {**added, **proposal.versions}
-    write_text_atomic(work.ledger_proposal(rid), yamlio.dump_yaml(proposal.to_yaml()))
-    return proposal
+    return yamlio.dump_yaml(proposal.to_yaml())

@@ -101,8 +101,3 @@ def materialise(raw: dict[str, Any], *, resource_id: str, version_id: str, root_
     ours.update({k: bioimageio[k] for k in BIOIMAGEIO_KEYS if bioimageio.get(k) is not None})
     rdf["config"] = {**config, "bioimageio": ours}
     return rdf
-
-
-def text_field(rdf: dict[str, Any], key: str, default: str = "") -> str:
-    value = rdf.get(key)
-    return value if isinstance(value, str) else default

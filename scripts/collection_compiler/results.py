@@ -8,6 +8,7 @@ from the previous deploy instead of checking an unchanged version again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,6 @@ from typing import Any
 from . import yamlio
 from .files import read_json, write_json
 from .layout import SiteTree, WorkDir
-
-STATUSES = ("passed", "valid-format", "failed", "not-applicable")
 
 
 @dataclass
@@ -80,20 +79,19 @@ def previous_result(previous: Path | None, rid: str, vid: str, checker: str, che
     ]
     if not details:
         return None
-    return CheckResult(checker, checker_version, rdf_sha256, overall_status(details), details)
+    return CheckResult(checker, checker_version, rdf_sha256, combined_status(d.get("status") for d in details), details)
 
 
-def overall_status(details: list[dict[str, Any]]) -> str:
-    """failed if any detail failed; not-applicable if all are; passed otherwise."""
-    statuses = [d.get("status") for d in details]
-    if any(s == "failed" for s in statuses):
+def combined_status(statuses: Iterable[str]) -> str:
+    """failed if any failed; untested if none; not-applicable if all are; valid-format if any; else passed."""
+    statuses = list(statuses)
+    if not statuses:
+        return "untested"
+    if "failed" in statuses:
         return "failed"
-    if statuses and all(s == "not-applicable" for s in statuses):
+    relevant = [s for s in statuses if s != "not-applicable"]
+    if not relevant:
         return "not-applicable"
-    if any(s == "valid-format" for s in statuses):
+    if "valid-format" in relevant:
         return "valid-format"
     return "passed"
-
-
-def load_published_rdf(path: Path) -> dict[str, Any]:
-    return yamlio.load_mapping(path.read_bytes(), str(path))

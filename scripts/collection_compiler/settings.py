@@ -62,14 +62,14 @@ _INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_by
 _FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after"}
 
 
-def _convert(name: str, raw: str) -> object:
+def _type_of(name: str) -> type:
     if name in _PATH_FIELDS:
-        return Path(raw)
-    if name in _INT_FIELDS:
-        return int(raw)
-    if name in _FLOAT_FIELDS:
-        return float(raw)
-    return raw
+        return Path
+    return int if name in _INT_FIELDS else float if name in _FLOAT_FIELDS else str
+
+
+def _convert(name: str, raw: str) -> object:
+    return _type_of(name)(raw)
 
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
@@ -92,8 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if f.name == "github_token":
             continue  # a secret never goes on a command line; it comes from GITHUB_TOKEN
         flag = "--" + f.name.replace("_", "-")
-        kind = _convert(f.name, "1").__class__ if f.name not in _PATH_FIELDS else Path
-        group.add_argument(flag, dest=f"setting_{f.name}", type=kind, default=None, metavar=f.name.upper(),
+        group.add_argument(flag, dest=f"setting_{f.name}", type=_type_of(f.name), default=None, metavar=f.name.upper(),
                            help=f"env {ENV_PREFIX}{f.name.upper()}")
 
 

@@ -42,6 +42,7 @@ class State:
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {commit, details}
     nicknames: dict[str, list[str]] = field(default_factory=dict)  # rid -> [nickname, icon]
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # "<rid>/<vid>" -> {fingerprint, error}
+    proposals: dict[str, str] = field(default_factory=dict)  # rid -> sha256 of its ledger proposal
 
     @classmethod
     def load(cls, previous: Path | None) -> State:
@@ -56,6 +57,7 @@ class State:
             partners=data.get("partners") or {},
             nicknames=data.get("nicknames") or {},
             rejected=data.get("rejected") or {},
+            proposals=data.get("proposals") or {},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +68,7 @@ class State:
             "partners": self.partners,
             "nicknames": self.nicknames,
             "rejected": self.rejected,
+            "proposals": self.proposals,
         }
 
     def mark(self, source: str, error: str | None, previous: State) -> SourceState:

@@ -17,7 +17,7 @@ from typing import Any
 from . import yamlio
 from .files import json_text, read_json, write_text_atomic
 from .layout import SiteTree, WorkDir
-from .results import CheckResult, read_results
+from .results import CheckResult, combined_status, read_results
 
 OUR_TESTER = "bioimageio"
 SUMMARY_FORMAT = 1  # bump when the files change for the same inputs
@@ -52,21 +52,6 @@ class PartnerRecord:
 
 
 # statuses ------------------------------------------------------------------------------------------------
-
-def combined_status(statuses: Iterable[str]) -> str:
-    """failed if any failed; untested if none; not-applicable if all are; valid-format if any; else passed."""
-    statuses = list(statuses)
-    if not statuses:
-        return "untested"
-    if "failed" in statuses:
-        return "failed"
-    relevant = [s for s in statuses if s != "not-applicable"]
-    if not relevant:
-        return "not-applicable"
-    if "valid-format" in relevant:
-        return "valid-format"
-    return "passed"
-
 
 def row_status(status: str) -> str:
     """summary.json speaks four words: a valid format is a pass of that tester's checks."""

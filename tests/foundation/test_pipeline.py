@@ -190,6 +190,7 @@ def test_a_no_change_rerun_fetches_and_rewrites_nothing(world: DemoWorld, tmp_pa
     assert report.written == 0 and report.reused == report.versions == 7
     assert not world.zenodo.requests_to(r"/files/")  # no RDF downloaded again
     assert not world.github.requests_to(r"^/raw/")  # unchanged partner commits: collection files not re-read
+    assert not (tmp_path / "w2" / "ledger").exists()  # the proposals did not change: no review PR to update
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
     assert after == before
 

@@ -84,15 +84,25 @@ def _copy_rdf(work: WorkDir, site: SiteTree, rid: str, vid: str) -> None:
     write_bytes_atomic(target, source.read_bytes())
 
 
+def _publish_version(job: tuple) -> dict[str, Any]:
+    """Copy one version's RDF and write its test summaries (run on worker processes for large collections)."""
+    tree, work, rid, vid, rdf_sha256, registrations, resource_type, settings = job
+    _copy_rdf(work, tree, rid, vid)
+    return write_version_summaries(tree, work, rid, vid, rdf_sha256, registrations, resource_type=resource_type,
+                                   site_url=settings.site_url, git_base=settings.git_base)
+
+
 def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
     """Delete version folders of the published tree that are no longer published."""
     removed = 0
     if not site.rdfs.is_dir():
         return 0
     keep_dirs = {f"{rid}/{vid}" for rid, vid in keep}
-    for rdf_file in sorted(site.rdfs.glob("**/rdf.yaml")):
-        folder = rdf_file.parent
-        if folder.relative_to(site.rdfs).as_posix() not in keep_dirs:
+    root = str(site.rdfs)
+    found = sorted(top for top, _, names in os.walk(root) if "rdf.yaml" in names)
+    for top in found:
+        folder = Path(top)
+        if os.path.relpath(top, root).replace(os.sep, "/") not in keep_dirs:
             shutil.rmtree(folder)
             removed += 1
             parent = folder.parent
@@ -237,16 +247,14 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     tree.root.mkdir(parents=True, exist_ok=True)
     partners = read_json(work.partners, default=[]) or []
     registrations = load_registrations(settings.repo_root)[0]
+    jobs = [(tree, work, rid, v["version_id"], v["rdf_sha256"], registrations, index[rid]["type"], settings)
+            for rid, versions in published.items() for v in versions]
+    outcomes = iter(cpu_map(_publish_version, jobs, settings.concurrency))
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
-        for version in versions:
-            _copy_rdf(work, tree, rid, version["version_id"])
-            outcome = write_version_summaries(
-                tree, work, rid, version["version_id"], version["rdf_sha256"], registrations,
-                resource_type=index[rid]["type"], site_url=settings.site_url, git_base=settings.git_base)
-            if version is versions[0]:
-                # an application link counts only where that application is a published resource
-                extra_links[rid] = [link for link in outcome["links"] if link in published]
+        newest = [next(outcomes) for _ in versions][0]
+        # an application link counts only where that application is a published resource
+        extra_links[rid] = [link for link in newest["links"] if link in published]
     removed = remove_orphans(tree, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
     entries = collection_entries(published, index, work, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
