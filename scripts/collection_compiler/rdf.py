@@ -101,3 +101,17 @@ def materialise(raw: dict[str, Any], *, resource_id: str, version_id: str, root_
     ours.update({k: bioimageio[k] for k in BIOIMAGEIO_KEYS if bioimageio.get(k) is not None})
     rdf["config"] = {**config, "bioimageio": ours}
     return rdf
+
+
+# collection.json entry fields taken from a version's RDF (the build adds id, versions, counts and links)
+ENTRY_FIELDS = ("authors", "badges", "covers", "description", "download_url", "icon", "license", "links", "name",
+                "source", "tags", "training_data", "type")
+BIOIMAGEIO_ENTRY_FIELDS = ("nickname", "nickname_icon", "owners", "created")
+
+
+def entry_fields(rdf: dict[str, Any]) -> dict[str, Any]:
+    """What collection.json shows of a materialised RDF, JSON-safe."""
+    entry = {k: rdf[k] for k in ENTRY_FIELDS if k in rdf}
+    bio = (rdf.get("config") or {}).get("bioimageio") or {}
+    entry.update({k: bio[k] for k in BIOIMAGEIO_ENTRY_FIELDS if bio.get(k) is not None})
+    return yamlio.json_safe(entry)

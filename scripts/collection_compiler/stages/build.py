@@ -29,12 +29,6 @@ from ..templates import Publication, collection_root, load_template
 
 log = logging.getLogger(__name__)
 
-# collection.json entry fields taken from the newest published version's RDF
-RDF_ENTRY_FIELDS = ("authors", "badges", "covers", "description", "download_url", "icon", "license", "links", "name",
-                    "source", "tags", "training_data", "type")
-BIOIMAGEIO_ENTRY_FIELDS = ("nickname", "nickname_icon", "owners", "created")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-site", action="store_true", help="skip the HTML site (JSON and YAML files only)")
 
@@ -114,18 +108,6 @@ def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
 
 # ---- collection.json -------------------------------------------------------------------------------------
 
-def _entry_from_rdf(path_and_rid: tuple[str, str]) -> dict[str, Any]:
-    path, rid = path_and_rid
-    try:
-        data = yamlio.load_mapping(Path(path).read_bytes(), path)
-    except (yamlio.YamlLoadError, OSError):
-        return {}
-    entry = {k: data[k] for k in RDF_ENTRY_FIELDS if k in data}
-    bio = (data.get("config") or {}).get("bioimageio") or {}
-    entry.update({k: bio[k] for k in BIOIMAGEIO_ENTRY_FIELDS if bio.get(k) is not None})
-    return yamlio.json_safe(entry)
-
-
 def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
     """Required fields present with the right types, whatever the RDF held."""
     for key, default in (("name", resource["name"]), ("description", ""), ("type", resource["type"])):
@@ -138,39 +120,13 @@ def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, A
     return entry
 
 
-def _previous_entries(settings: Settings) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    if settings.previous is None:
-        return {}, {}
-    previous = read_json(SiteTree(settings.previous).collection, default={}) or {}
-    state = read_json(SiteTree(settings.previous).source_state, default={}) or {}
-    entries = {e["id"]: e for e in previous.get("collection") or [] if isinstance(e, dict) and "id" in e}
-    return entries, state.get("versions") or {}
-
-
-def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], work: WorkDir,
-                       settings: Settings, extra_links: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """One entry per resource from its newest published RDF; an entry whose newest RDF is unchanged since
-    the previous deploy reuses that deploy's RDF-derived fields instead of parsing the RDF again."""
-    previous_entries, previous_versions = _previous_entries(settings)
-    reuse: dict[str, dict[str, Any]] = {}
-    to_parse: list[tuple[str, str]] = []
-    for rid, versions in published.items():
-        newest = versions[0]
-        old = previous_entries.get(rid)
-        old_record = previous_versions.get(f"{rid}/{newest['version_id']}") or {}
-        if old and old.get("versions", [None])[0] == newest["version_id"] and \
-                old_record.get("rdf_sha256") == newest["rdf_sha256"]:
-            reuse[rid] = {k: old[k] for k in (*RDF_ENTRY_FIELDS, *BIOIMAGEIO_ENTRY_FIELDS) if k in old}
-            if "links" in reuse[rid]:
-                reuse[rid]["links"] = [x for x in reuse[rid]["links"] if x not in (old.get("test_links") or [])]
-        else:
-            to_parse.append((str(work.rdf(rid, newest["version_id"])), rid))
-    parsed = dict(zip((rid for _, rid in to_parse), cpu_map(_entry_from_rdf, to_parse, settings.concurrency),
-                      strict=True))
+def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], settings: Settings,
+                       extra_links: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """One entry per resource: its newest published version's RDF fields (extracted by update) and ours."""
     entries = []
     for rid, versions in published.items():
         resource = index[rid]
-        entry = _clean_entry(dict(reuse.get(rid) or parsed.get(rid) or {}), resource)
+        entry = _clean_entry(dict(versions[0].get("entry") or {}), resource)
         added = [link for link in extra_links.get(rid, []) if link not in entry.get("links", [])]
         if added:
             entry["links"] = [*entry.get("links", []), *added]
@@ -256,7 +212,7 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
         # an application link counts only where that application is a published resource
         extra_links[rid] = [link for link in newest["links"] if link in published]
     removed = remove_orphans(tree, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
-    entries = collection_entries(published, index, work, settings, extra_links)
+    entries = collection_entries(published, index, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
     write_bytes_atomic(tree.download_counts, work.download_counts.read_bytes())

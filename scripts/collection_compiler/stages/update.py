@@ -53,6 +53,7 @@ class Version:
     data: dict[str, Any] | None = None  # parsed input RDF (None when reused)
     previous: dict[str, Any] | None = None  # previous state record
     rdf_sha256: str | None = None
+    entry: dict[str, Any] = field(default_factory=dict)  # the collection.json fields of its RDF
 
     @property
     def rid(self) -> str:
@@ -154,12 +155,13 @@ def _parse_job(job: tuple[str, bytes | dict[str, Any]]) -> dict[str, Any] | str:
     return yamlio.normalise(data)
 
 
-def _materialise_job(job: tuple[dict[str, Any], dict[str, Any], str]) -> str:
+def _materialise_job(job: tuple[dict[str, Any], dict[str, Any], str]) -> tuple[str, dict[str, Any]]:
+    """Write one materialised RDF; returns its sha256 and its collection.json fields."""
     data, params, target = job
     document = rdf.materialise(data, **params)
     content = yamlio.dump_yaml(document).encode("utf-8")
     write_bytes_atomic(Path(target), content)
-    return sha256_bytes(content)
+    return sha256_bytes(content), rdf.entry_fields(document)
 
 
 def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -> str:
@@ -200,9 +202,10 @@ def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], s
         version.key = _key(version.candidate, bio, settings)
         target = work.rdf(version.rid, version.vid)
         previous_file = _previous_rdf(settings, version.rid, version.vid)
-        if version.data is None and version.previous and version.previous.get("key") == version.key:
+        if version.data is None and version.previous and version.previous.get("key") == version.key \
+                and "entry" in version.previous:
             _link(previous_file, target)
-            version.rdf_sha256 = version.previous["rdf_sha256"]
+            version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
             reused += 1
             continue
         data = version.data if version.data is not None else yamlio.load_mapping(
@@ -211,8 +214,8 @@ def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], s
                   "site_url": settings.site_url, "bioimageio": bio}
         jobs.append((data, params, str(target)))
         targets.append(version)
-    for version, sha in zip(targets, cpu_map(_materialise_job, jobs, settings.concurrency), strict=True):
-        version.rdf_sha256 = sha
+    for version, (sha, entry) in zip(targets, cpu_map(_materialise_job, jobs, settings.concurrency), strict=True):
+        version.rdf_sha256, version.entry = sha, entry
     return len(jobs), reused
 
 
@@ -292,7 +295,8 @@ def resource_index(groups: dict[str, list[Version]], nick: dict[str, tuple[str, 
             "download_count": downloads if isinstance(downloads, int) else 0,
             "versions": [{"version_id": v.vid, "rdf_sha256": v.rdf_sha256, "status": v.status,
                           "created": _created(v), "doi": v.candidate.bioimageio.get("doi"),
-                          "version_name": v.candidate.bioimageio.get("version_name")} for v in versions],
+                          "version_name": v.candidate.bioimageio.get("version_name"), "entry": v.entry}
+                         for v in versions],
         }
     return {"resources": resources}
 
@@ -302,7 +306,8 @@ def _state_record(version: Version, origin: str) -> dict[str, Any]:
     return {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": origin,
             "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
             "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
-            "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version)}
+            "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version),
+            "entry": version.entry}
 
 
 def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, tuple[str, str]],
