@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,9 +66,11 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=200_000)
 def id_path(root: Path, *parts: str) -> Path:
     """`root/<part>/…` for checked resource/version ids. A checked id has no `..`, no absolute part and no
-    backslash, so the path cannot leave `root` (the compiler creates every folder below it itself)."""
+    backslash, so the path cannot leave `root` (the compiler creates every folder below it itself).
+    Cached: a run asks for the same few paths of each version many times."""
     for part in parts:
         ids.check_path_id(part)
     return root.joinpath(*parts)

@@ -9,6 +9,7 @@ A source that fails keeps its previously published versions and is marked stale.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -82,9 +83,13 @@ class UpdateReport:
 # ---- collecting candidates ---------------------------------------------------------------------------------
 
 def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
-    if settings.previous is None:
-        return None
-    path = SiteTree(settings.previous).rdf(rid, vid)
+    return None if settings.previous is None else _existing_rdf(settings.previous, rid, vid)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _existing_rdf(previous: Path, rid: str, vid: str) -> Path | None:
+    """The previous deploy's RDF of a version, if it has one (asked several times per version)."""
+    path = SiteTree(previous).rdf(rid, vid)
     return path if path.is_file() else None
 
 
@@ -323,11 +328,10 @@ def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nic
                for v in versions if not entry or v.vid not in entry.versions]
         needs_nickname = rid in nick and not (entry and entry.nickname)
         if new or needs_nickname:
-            text = proposal(entry, rid, new, nick.get(rid))
-            digest = sha256_bytes(text.encode())
+            digest = fingerprint(entry.to_yaml() if entry else None, new, nick.get(rid))
             state.proposals[rid] = digest
-            if previous.proposals.get(rid) != digest:
-                write_text_atomic(work.ledger_proposal(rid), text)
+            if previous.proposals.get(rid) != digest:  # YAML is written only for a new or changed proposal
+                write_text_atomic(work.ledger_proposal(rid), proposal(entry, rid, new, nick.get(rid)))
 
 
 # ---- the stage -------------------------------------------------------------------------------------------
@@ -353,6 +357,7 @@ def _reset_work(work: WorkDir) -> None:
 
 
 def update(settings: Settings) -> UpdateReport:
+    _existing_rdf.cache_clear()  # the previous deploy may have changed since the last call in this process
     work = WorkDir(settings.work_dir)
     work.root.mkdir(parents=True, exist_ok=True)
     _reset_work(work)
