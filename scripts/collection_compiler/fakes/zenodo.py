@@ -37,6 +37,7 @@ class FakeZenodo(FakeServer):
         self.route("GET", r"/api/records/(\d+)/files/([^/]+)/content", self._file)
         self.route("HEAD", r"/api/records/(\d+)/files/([^/]+)/content", self._file)
         self._hits_cache: dict[int, dict[str, Any]] = {}
+        self._search_cache: dict[frozenset[str], list[FakeRecord]] = {}  # a real index does not re-sort per page
 
     @property
     def api(self) -> str:
@@ -45,6 +46,7 @@ class FakeZenodo(FakeServer):
     def add(self, record: FakeRecord) -> FakeRecord:
         self.records[record.record_id] = record
         self._hits_cache.pop(record.record_id, None)
+        self._search_cache.clear()
         return record
 
     def hit(self, record: FakeRecord) -> dict[str, Any]:
@@ -79,9 +81,12 @@ class FakeZenodo(FakeServer):
         wanted = set(re.findall(r'keywords:"([^"]+)"', request.query.get("q", "")))
         size = max(1, min(int(request.query.get("size", 10)), 1000))
         page = max(1, int(request.query.get("page", 1)))
-        matching = sorted(
-            (r for r in self.records.values() if not wanted or wanted & set(r.keywords)),
-            key=lambda r: (r.created, r.record_id), reverse=True)
+        key = frozenset(wanted)
+        if key not in self._search_cache:
+            self._search_cache[key] = sorted(
+                (r for r in self.records.values() if not wanted or wanted & set(r.keywords)),
+                key=lambda r: (r.created, r.record_id), reverse=True)
+        matching = self._search_cache[key]
         chunk = matching[(page - 1) * size: page * size]
         return Reply.json({"hits": {"hits": [self.hit(r) for r in chunk], "total": len(matching)}, "links": {}})
 

@@ -35,4 +35,6 @@ class SourceOutcome:
 
 
 def fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    """A short digest of plain data. Strings (the common case, once per version) skip the JSON encoding."""
+    text = "\x1f".join(p if isinstance(p, str) else json.dumps(p, sort_keys=True, default=str) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

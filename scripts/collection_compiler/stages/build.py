@@ -13,10 +13,9 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .. import results, yamlio
+from .. import ids, results, yamlio
 from ..files import read_json, write_bytes_atomic, write_json
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
@@ -54,19 +53,27 @@ class BuildReport:
 
 # ---- what to publish -------------------------------------------------------------------------------------
 
-def _passes_our_checks(work: WorkDir, rid: str, vid: str) -> bool:
+def versions_with_results(work: WorkDir) -> set[str]:
+    """`<rid>/<vid>` of every version that has at least one of our check results (one walk, not one per version)."""
+    root = work.root / "results"
+    return {os.path.relpath(top, root).replace(os.sep, "/") for top, _, names in os.walk(root)
+            if any(n.endswith(".json") for n in names)}
+
+
+def _passes_our_checks(work: WorkDir, rid: str, vid: str, checked: set[str]) -> bool:
     """No check that exists has failed (checks not run yet do not hold a version back)."""
-    return all(r.status != "failed" for r in results.read_results(work, rid, vid))
+    return f"{rid}/{vid}" not in checked or all(r.status != "failed" for r in results.read_results(work, rid, vid))
 
 
-def published_versions(resource: dict[str, Any], publication: Publication, work: WorkDir) -> list[dict[str, Any]]:
+def published_versions(resource: dict[str, Any], publication: Publication, work: WorkDir,
+                       checked: set[str]) -> list[dict[str, Any]]:
     versions = resource["versions"]
     if resource["source"] != "zenodo":
         return versions
     if publication.route == "review":
         return [v for v in versions if v["status"] == "accepted"]
     return [v for v in versions
-            if v["status"] == "accepted" or _passes_our_checks(work, resource["id"], v["version_id"])]
+            if v["status"] == "accepted" or _passes_our_checks(work, resource["id"], v["version_id"], checked)]
 
 
 # ---- files per version -----------------------------------------------------------------------------------
@@ -86,23 +93,34 @@ def _publish_version(job: tuple) -> dict[str, Any]:
                                    site_url=settings.site_url, git_base=settings.git_base)
 
 
+def _published_before(site: SiteTree) -> set[str] | None:
+    """The `<rid>/<vid>` folders the tree's own state says it holds (None when it has no state to trust)."""
+    state = read_json(site.source_state, default=None)
+    return set(state["versions"]) if isinstance(state, dict) and isinstance(state.get("versions"), dict) else None
+
+
 def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
-    """Delete version folders of the published tree that are no longer published."""
+    """Delete version folders of the published tree that are no longer published. The tree's previous state
+    names the candidates; without one, the whole `rdfs/` is walked."""
     removed = 0
     if not site.rdfs.is_dir():
         return 0
     keep_dirs = {f"{rid}/{vid}" for rid, vid in keep}
     root = str(site.rdfs)
-    found = sorted(top for top, _, names in os.walk(root) if "rdf.yaml" in names)
-    for top in found:
-        folder = Path(top)
-        if os.path.relpath(top, root).replace(os.sep, "/") not in keep_dirs:
-            shutil.rmtree(folder)
-            removed += 1
-            parent = folder.parent
-            while parent != site.rdfs and parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
+    before = _published_before(site)
+    if before is None:
+        before = {os.path.relpath(top, root).replace(os.sep, "/") for top, _, names in os.walk(root)
+                  if "rdf.yaml" in names}
+    for key in sorted(before - keep_dirs):
+        folder = site.rdfs / key
+        if not ids.is_safe_id(key) or not (folder / "rdf.yaml").is_file():
+            continue
+        shutil.rmtree(folder)
+        removed += 1
+        parent = folder.parent
+        while parent != site.rdfs and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
     return removed
 
 
@@ -195,8 +213,9 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     index = (read_json(work.resources) or {}).get("resources") or {}
     published: dict[str, list[dict[str, Any]]] = {}
     held_back: list[str] = []
+    checked = versions_with_results(work)
     for rid, resource in index.items():
-        versions = published_versions(resource, publication, work)
+        versions = published_versions(resource, publication, work, checked)
         held_back += [f"{rid}/{v['version_id']}" for v in resource["versions"] if v not in versions]
         if versions:
             published[rid] = versions
