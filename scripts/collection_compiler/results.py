@@ -8,6 +8,7 @@ from the previous deploy instead of checking an unchanged version again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,14 +53,24 @@ def read_results(work: WorkDir, rid: str, vid: str) -> list[CheckResult]:
 
 
 def read_previous_test_summary(previous: Path | None, rid: str, vid: str) -> dict[str, Any] | None:
-    """A version's test_summary.yaml from the previous deploy (None when absent or unreadable)."""
+    """A version's test_summary.yaml from the previous deploy (None when absent or unreadable).
+
+    Several stages ask for the same file (validation, each weights format, each partner): it is parsed once
+    while its size and mtime stay the same. The mapping is shared: treat it as read-only."""
     if previous is None:
         return None
     path = SiteTree(previous).test_summary(rid, vid)
-    if not path.is_file():
-        return None
     try:
-        data = yamlio.load_yaml_file(path)
+        stat = path.stat()
+    except OSError:
+        return None
+    return _parse_test_summary(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_test_summary(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
+    try:
+        data = yamlio.load_yaml_file(Path(path))
     except (yamlio.YamlLoadError, OSError):
         return None
     return data if isinstance(data, dict) else None
