@@ -11,9 +11,11 @@ in place), and the cold run with concurrency 1 (the sequential baseline), with p
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
+import pstats
 import resource
 import shutil
 import sys
@@ -79,11 +81,17 @@ def serve(args: argparse.Namespace, queue: multiprocessing.Queue) -> None:
         time.sleep(3600)
 
 
-def timed_run(settings: Settings) -> float:
+def timed_run(settings: Settings, profile: bool = False) -> float:
+    profiler = cProfile.Profile() if profile else None
     start = time.perf_counter()
+    if profiler:
+        profiler.enable()
     report = update(settings)
     build(settings, site=False)
     elapsed = time.perf_counter() - start
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     print(f"  {report.summary()}  [{elapsed:.1f} s]", flush=True)
     return elapsed
 
@@ -96,6 +104,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=20.0, help="milliseconds per request")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the cold and no-change runs")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     args.root = str(tmp / "world")
@@ -109,9 +118,9 @@ def main() -> None:
           f"{args.latency:g} ms per request, {os.cpu_count()} cores, Python {sys.version.split()[0]}", flush=True)
     site = tmp / "site"
     print("cold run:")
-    cold = timed_run(base.with_overrides(work_dir=tmp / "w1", out=site))
+    cold = timed_run(base.with_overrides(work_dir=tmp / "w1", out=site), args.profile)
     print("no-change rerun (previous deploy = output):")
-    rerun = timed_run(base.with_overrides(work_dir=tmp / "w2", out=site, previous=site))
+    rerun = timed_run(base.with_overrides(work_dir=tmp / "w2", out=site, previous=site), args.profile)
     results = {"cold_s": round(cold, 1), "no_change_s": round(rerun, 2), "no_change_share": round(rerun / cold, 3)}
     if not args.skip_sequential:
         print("cold run, concurrency 1 (sequential baseline):")
