@@ -1,17 +1,23 @@
 """One HTTP client for every outside call: timeouts, bounded retries with backoff, `Retry-After`,
-size caps, and a bounded thread pool for concurrent fetches."""
+size caps, and a bounded thread pool for concurrent fetches.
+
+Built on urllib3 (the transport under `requests`): a cold run makes ~30,000 requests from threads that share
+the GIL, and `requests`' per-request bookkeeping costs three times the CPU of urllib3's (1.6 vs 0.55 ms).
+"""
 
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urljoin
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError
 
 from . import __version__
 from .settings import Settings
@@ -20,6 +26,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+USER_AGENT = f"collection-compiler/{__version__}"
+# Redirects are followed (GitHub raw and Zenodo files may redirect); everything else is retried by `request`.
+_FOLLOW_REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, redirect=5, status=0, other=0,
+                                       raise_on_status=False)
 
 
 class FetchError(RuntimeError):
@@ -40,8 +50,6 @@ class Response:
     headers: dict[str, str]
 
     def json(self) -> Any:
-        import json
-
         try:
             return json.loads(self.content)
         except ValueError as e:
@@ -52,15 +60,13 @@ class HttpClient:
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
         self._sleep = sleep
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, settings.concurrency), max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = f"collection-compiler/{__version__}"
+        self.pool = urllib3.PoolManager(
+            num_pools=8, maxsize=max(4, settings.concurrency), retries=_FOLLOW_REDIRECTS_ONLY,
+            timeout=urllib3.Timeout(connect=settings.http_timeout, read=settings.http_timeout))
         self.requests_made = 0
 
     def close(self) -> None:
-        self.session.close()
+        self.pool.clear()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -75,10 +81,14 @@ class HttpClient:
         return {}
 
     def request(self, method: str, url: str, *, max_bytes: int | None = None, ok: Iterable[int] = (200,),
-                headers: dict[str, str] | None = None, **kwargs: Any) -> Response:
-        """Send with retries on connection errors, timeouts, 429 and 5xx. Raises FetchError otherwise."""
+                headers: dict[str, str] | None = None, json: Any = None, params: dict[str, str] | None = None
+                ) -> Response:
+        """Send with retries on connection errors, timeouts, 429 and 5xx. Raises FetchError otherwise.
+        `json` is sent as the body, `params` are added to the query string."""
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         limit = self.settings.max_download_bytes if max_bytes is None else max_bytes
-        all_headers = {**self._auth_headers(url), **(headers or {})}
+        all_headers = {"User-Agent": USER_AGENT, **self._auth_headers(url), **(headers or {})}
         ok = set(ok)
         attempts = self.settings.http_retries + 1
         last = "no attempt made"
@@ -87,19 +97,20 @@ class HttpClient:
             wait = self.settings.http_backoff * (2**attempt)
             try:
                 self.requests_made += 1
-                with self.session.request(method, url, headers=all_headers, stream=True,
-                                          timeout=self.settings.http_timeout, **kwargs) as r:
-                    status = r.status_code
+                r = self.pool.request(method, url, headers=all_headers, json=json, preload_content=False)
+                try:
+                    status = r.status
                     if status in ok:
-                        return Response(r.url, status, _read_capped(r, url, limit), dict(r.headers))
+                        final_url = urljoin(url, r.url) if r.url else url
+                        return Response(final_url, status, _read_capped(r, url, limit), dict(r.headers))
                     last = f"HTTP {status}{_reason(r)}"
                     if status not in RETRY_STATUS:
                         raise FetchError(url, last, status)
                     wait = max(wait, self._retry_after(r.headers.get("Retry-After")))
-            except requests.Timeout:
-                last, status = f"timed out after {self.settings.http_timeout:g} s", None
-            except requests.ConnectionError as e:
-                last, status = f"connection failed ({type(e).__name__})", None
+                finally:
+                    r.release_conn()
+            except HTTPError as e:
+                last, status = _describe(e, self.settings.http_timeout), None
             if attempt + 1 < attempts:
                 self._sleep(wait)
         raise FetchError(url, f"{last} (after {attempts} attempts)", status)
@@ -130,26 +141,31 @@ class HttpClient:
             yield from pool.map(func, items)
 
 
-def _reason(r: requests.Response) -> str:
+def _describe(error: HTTPError, timeout: float) -> str:
+    cause = error.reason if isinstance(error, MaxRetryError) else error
+    if isinstance(cause, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    return f"connection failed ({type(cause).__name__})"
+
+
+def _reason(r: urllib3.BaseHTTPResponse) -> str:
     try:
-        text = r.raw.read(2000, decode_content=True).decode("utf-8", "replace")
+        text = r.read(2000, decode_content=True).decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 - only decoration for the message
         return ""
     try:
-        import json
-
         message = json.loads(text).get("message")
     except (ValueError, AttributeError):
         message = None
     return f": {message}" if isinstance(message, str) and message else ""
 
 
-def _read_capped(r: requests.Response, url: str, limit: int) -> bytes:
+def _read_capped(r: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
     declared = r.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise FetchError(url, f"response of {declared} bytes exceeds the limit of {limit} bytes")
     chunks, size = [], 0
-    for chunk in r.iter_content(1 << 16):
+    for chunk in r.stream(1 << 16, decode_content=True):
         size += len(chunk)
         if size > limit:
             raise FetchError(url, f"response exceeds the limit of {limit} bytes")
