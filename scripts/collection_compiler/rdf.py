@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 from . import yamlio
 
 # Bump when the materialised output for the same input changes: it invalidates every cached version.
-MATERIALISER_VERSION = "1"
+MATERIALISER_VERSION = "2"
 
 BIOIMAGEIO_KEYS = ("status", "version_id", "version_name", "created", "doi", "owners", "nickname", "nickname_icon")
 

@@ -51,6 +51,7 @@ def test_safe_ids_become_paths_below_the_root(tmp_path: Path):
     (b"a: &x [1]\n" + b"".join(b"b%d: [*x, *x]\n" % i for i in range(60)), "aliases"),
     (b"a: " + b"[" * 200 + b"]" * 200 + b"\n", "nested"),
     (b"a: [unclosed\n", "invalid YAML"),
+    (b"created: 2020-13-45\n", "month must be in 1..12"),
     (b"x" * 3_000_000, "more than the limit"),
 ])
 def test_hostile_yaml_is_refused_with_a_clear_message(data: bytes, message: str):
