@@ -6,7 +6,9 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -30,6 +31,44 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new temp file in `path`'s folder, creating the folder when missing (asked only then: a `mkdir` per
+    write is a large share of writing thousands of small files)."""
+    try:
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
+def link_atomic(source: Path, target: Path) -> None:
+    """Make `target` a file with `source`'s content: a hard link (no data written, an eighth of the cost of
+    creating a file), a copy across file systems. Files are only ever replaced, never written in place, so
+    the two names cannot affect each other later."""
+    try:
+        if os.path.samefile(source, target):
+            return
+    except FileNotFoundError:
+        pass
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.link")
+    try:
+        _link_or_copy(source, temp)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(source, temp)
+    os.replace(temp, target)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError as e:
+        if isinstance(e, FileNotFoundError) and not target.parent.is_dir():
+            raise
+        shutil.copyfile(source, target)
 
 
 def write_text_atomic(path: Path, text: str) -> bool:

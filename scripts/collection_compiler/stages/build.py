@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, results, yamlio
-from ..files import read_json, write_bytes_atomic, write_json
+from ..files import link_atomic, read_json, write_bytes_atomic, write_json
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
 from ..parallel import cpu_map
@@ -78,17 +78,10 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
 
 # ---- files per version -----------------------------------------------------------------------------------
 
-def _copy_rdf(work: WorkDir, site: SiteTree, rid: str, vid: str) -> None:
-    source, target = work.rdf(rid, vid), site.rdf(rid, vid)
-    if target.exists() and os.path.samefile(source, target):
-        return
-    write_bytes_atomic(target, source.read_bytes())
-
-
 def _publish_version(job: tuple) -> dict[str, Any]:
     """Copy one version's RDF and write its test summaries (run on worker processes for large collections)."""
     tree, work, rid, vid, rdf_sha256, registrations, resource_type, settings = job
-    _copy_rdf(work, tree, rid, vid)
+    link_atomic(work.rdf(rid, vid), tree.rdf(rid, vid))
     return write_version_summaries(tree, work, rid, vid, rdf_sha256, registrations, resource_type=resource_type,
                                    site_url=settings.site_url, git_base=settings.git_base)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import nicknames, rdf, yamlio
-from ..files import read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
+from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
@@ -209,7 +208,8 @@ def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], s
         previous_file = _previous_rdf(settings, version.rid, version.vid)
         if version.data is None and version.previous and version.previous.get("key") == version.key \
                 and "entry" in version.previous:
-            _link(previous_file, target)
+            assert previous_file is not None
+            link_atomic(previous_file, target)
             version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
             reused += 1
             continue
@@ -222,19 +222,6 @@ def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], s
     for version, (sha, entry) in zip(targets, cpu_map(_materialise_job, jobs, settings.concurrency), strict=True):
         version.rdf_sha256, version.entry = sha, entry
     return len(jobs), reused
-
-
-def _link(source: Path | None, target: Path) -> None:
-    assert source is not None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        if os.path.samefile(source, target):
-            return
-        target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 # ---- resources, nicknames, ledger ------------------------------------------------------------------------
