@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from collection_compiler import cli, yamlio
+from collection_compiler.testing import cli as testing_cli
+from collection_compiler.testing import static, tester
 from collection_compiler.testing.cli import test_source as run_test
 from collection_compiler.testing.sandbox import Limits
 from collection_compiler.testing.tester import TestOptions, detail_name
@@ -152,3 +154,31 @@ def test_model_code_sees_no_secrets(model_copy, settings, monkeypatch):
     detail = _details(run_test(str(rdf), settings, TestOptions(device="cpu"), perform_io=False))["pytorch_state_dict"]
     assert detail["status"] == "failed" and "environment: HOME" in detail["error"]
     assert "TOKEN" not in detail["error"] and "SECRET" not in detail["error"]
+
+
+@pytest.mark.parametrize("case", ["passes", "fails validation", "no such source"])
+def test_the_early_worker_never_outlives_the_command(case, model_copy, settings, monkeypatch):
+    """With --weight-format the worker starts before validation; when the command returns, its process has
+    ended and its scratch folder is gone, whether it ran the test or validation failed or the source is missing."""
+    events, workers, validate = [], [], static.static_validation
+
+    def start_worker(weight_format, options):
+        events.append("start worker")
+        workers.append(tester.start_worker(weight_format, options))
+        return workers[-1]
+
+    def validation(*args, **kwargs):
+        events.append("validate")
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(testing_cli, "start_worker", start_worker)
+    monkeypatch.setattr(static, "static_validation", validation)
+    rdf = model_copy("single05")
+    if case == "fails validation":
+        edit_rdf(rdf, lambda d: d.update(name=""))
+    source = str(rdf.parent / "missing.yaml") if case == "no such source" else str(rdf)
+    code = cli.main(["test", source, "--weight-format", "onnx", "--device", "cpu", "--no-io",
+                     "--work-dir", str(settings.work_dir)])
+    assert code == (0 if case == "passes" else 1)
+    assert events == ["start worker"] + ([] if case == "no such source" else ["validate"])
+    assert workers[0].process.poll() is not None and not workers[0].scratch.exists()

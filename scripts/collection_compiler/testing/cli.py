@@ -6,7 +6,9 @@
     collection test --resource-id R --version-id V --weight-format F
     collection test --all                                          the whole matrix, in order
 
-Imports stay light: model runtimes are loaded only in the sandboxed worker process.
+Imports stay light: model runtimes are loaded only in the sandboxed worker process, and a test of a given
+SOURCE and --weight-format starts that process before importing the validator, the HTTP client or the
+pipeline modules, so the worker's start overlaps this process's own.
 """
 
 from __future__ import annotations
@@ -18,22 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..files import json_text, write_text_atomic
-from ..http import HttpClient
 from ..settings import Settings
 from .description import KNOWN_FORMATS
-from .fetch import FileFetcher, FileFetchError
-from .sandbox import Limits
-from .tester import (
-    DEVICES,
-    TESTER_VERSION,
-    TestOptions,
-    discard,
-    overall,
-    start_worker,
-    test_model,
-    weight_formats,
-)
+from .fetch import FileFetcher, FileFetchError, LazyHttp
+from .sandbox import Limits, Worker
+from .tester import DEVICES, TESTER_VERSION, TestOptions, discard, overall, start_worker, test_model, weight_formats
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +52,27 @@ def _options(args: argparse.Namespace) -> TestOptions:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.matrix or args.all or _entry(args) is not None:
+        return _pipeline(args, settings)
+    if not args.source:
+        print("collection test: give a SOURCE, --matrix, --matrix-entry or --all", file=sys.stderr)
+        return 2
+    options = _options(args)
+    # Before the validator and YAML imports (~0.2 s): the worker's interpreter and runtime load meanwhile.
+    worker = start_worker(args.weight_format, options) if args.weight_format else None
+    summary = test_source(args.source, settings, options, args.weight_format, perform_io=not args.no_io,
+                          worker=worker)
+    if args.summary:
+        from ..files import json_text, write_text_atomic
+
+        write_text_atomic(args.summary, json_text(summary))
+    _print_details(summary["details"])
+    print(f"{summary['source_name']}: {summary['status']}")
+    return 0 if summary["status"] in ("passed", "valid-format") else 1
+
+
+def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
+    from ..files import json_text, write_text_atomic
     from . import stage
 
     if args.matrix:
@@ -73,20 +85,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.all:
         results = stage.test_work(settings, _options(args))
         return 1 if any(r.status == "failed" for r in results) else 0
-    entry = _entry(args)
-    if entry is not None:
-        result = stage.run_matrix_entry(settings, entry, _options(args))
-        _print_details(result.details)
-        return 1 if result.status == "failed" else 0
-    if not args.source:
-        print("collection test: give a SOURCE, --matrix, --matrix-entry or --all", file=sys.stderr)
-        return 2
-    summary = test_source(args.source, settings, _options(args), args.weight_format, perform_io=not args.no_io)
-    if args.summary:
-        write_text_atomic(args.summary, json_text(summary))
-    _print_details(summary["details"])
-    print(f"{summary['source_name']}: {summary['status']}")
-    return 0 if summary["status"] in ("passed", "valid-format") else 1
+    result = stage.run_matrix_entry(settings, _entry(args) or {}, _options(args))
+    _print_details(result.details)
+    return 1 if result.status == "failed" else 0
 
 
 def _entry(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -101,12 +102,24 @@ def _entry(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None = None,
-                perform_io: bool = True) -> dict[str, Any]:
-    """Static validation, then (if it passes) one dynamic test per weights format; a summary dict."""
+                perform_io: bool = True, worker: Worker | None = None) -> dict[str, Any]:
+    """Static validation, then (if it passes) one dynamic test per weights format; a summary dict.
+
+    `worker`: one started early by the caller; it is used or discarded here, never left running."""
+    started: dict[str, Worker | None] = {worker.weight_format: worker} if worker is not None else {}
+    try:
+        return _test_source(source, settings, options, weight_format, perform_io, started)
+    finally:
+        for unused in started.values():  # workers no test took (validation failed, no such format)
+            discard(unused, options)
+
+
+def _test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None,
+                 perform_io: bool, started: dict[str, Worker | None]) -> dict[str, Any]:
     from .source import SourceError, cache_dir, open_source
     from .static import static_validation
 
-    with HttpClient(settings) as http:
+    with LazyHttp(settings) as http:
         try:
             opened = open_source(source, settings, http)
         except (SourceError, FileFetchError, ValueError, OSError) as e:
@@ -117,13 +130,12 @@ def test_source(source: str, settings: Settings, options: TestOptions, weight_fo
         root = opened.root.url or opened.root.folder
         # The first format's worker loads its runtime while we validate; it runs no model code until given a job.
         first = weight_format or next(iter(weight_formats(opened.rdf)), None)
-        started = {first: start_worker(first, options)} if first and opened.rdf.get("type") == "model" else {}
+        if first and first not in started and opened.rdf.get("type") == "model":
+            started[first] = start_worker(first, options)
         ok, details = static_validation(opened.rdf, source=opened.name, root=root,
                                         perform_io=perform_io and opened.root.package is None,
                                         settings=settings, http=http)
         if not ok or opened.rdf.get("type") != "model":
-            for worker in started.values():
-                discard(worker, options)
             return _summary(opened.name, opened.rdf, details, "passed" if ok else "failed")
         fetcher = FileFetcher(http, cache_dir(settings), opened.root, allow_local=opened.local,
                               max_bytes=settings.max_download_bytes)

@@ -15,10 +15,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..files import sha256_bytes
-from ..http import FetchError, HttpClient
+
+if TYPE_CHECKING:
+    from ..http import HttpClient
+    from ..settings import Settings
 
 # Zip bombs: a package may not expand beyond this ratio (for entries large enough to matter) or entry count.
 MAX_ZIP_RATIO = 200
@@ -94,6 +98,31 @@ class ZipPackage:
         return data
 
 
+class LazyHttp:
+    """An `HttpClient` made on first use: a test of local files then never imports urllib3 (~60 ms a start)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._client: HttpClient | None = None
+
+    def __getattr__(self, name: str) -> Any:  # only for what this class lacks: the client's own attributes
+        if self._client is None:
+            from ..http import HttpClient
+
+            self._client = HttpClient(self.settings)
+        return getattr(self._client, name)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> LazyHttp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclass
 class Root:
     """Where relative sources resolve: a URL folder, a local folder, or a zip package."""
@@ -118,7 +147,7 @@ def join_url(root: str, relative: str) -> str:
 class FileFetcher:
     """Resolves file sources and returns verified files from a sha256-keyed cache."""
 
-    def __init__(self, http: HttpClient, cache_dir: Path, root: Root, *, allow_local: bool,
+    def __init__(self, http: HttpClient | LazyHttp, cache_dir: Path, root: Root, *, allow_local: bool,
                  max_bytes: int):
         self.http = http
         self.cache_dir = cache_dir
@@ -186,6 +215,8 @@ class FileFetcher:
         return path.read_bytes()
 
     def _download(self, url: str, field: str) -> bytes:
+        from ..http import FetchError
+
         try:
             return self.http.get(url, max_bytes=self.max_bytes).content
         except FetchError as e:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import yamlio
-from ..http import FetchError, HttpClient
 from ..settings import Settings
-from .fetch import RDF_NAMES, RDF_SUFFIXES, FileFetcher, FileFetchError, Root, ZipPackage, is_url
+from .fetch import RDF_NAMES, RDF_SUFFIXES, FileFetcher, FileFetchError, LazyHttp, Root, ZipPackage, is_url
+
+if TYPE_CHECKING:
+    from ..http import HttpClient
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -30,7 +32,7 @@ def cache_dir(settings: Settings) -> Path:
     return settings.work_dir / "cache" / "files"
 
 
-def open_source(source: str, settings: Settings, http: HttpClient) -> OpenedSource:
+def open_source(source: str, settings: Settings, http: HttpClient | LazyHttp) -> OpenedSource:
     if is_url(source):
         return _open_url(source, settings, http)
     path = Path(source)
@@ -55,7 +57,9 @@ def _rdf_in_folder(folder: Path) -> Path:
     return candidates[0]
 
 
-def _open_url(url: str, settings: Settings, http: HttpClient) -> OpenedSource:
+def _open_url(url: str, settings: Settings, http: HttpClient | LazyHttp) -> OpenedSource:
+    from ..http import FetchError
+
     try:
         data = http.get(url, max_bytes=settings.max_download_bytes).content
     except FetchError as e:

@@ -79,11 +79,12 @@ def discard(worker: Worker | None, options: TestOptions) -> None:
 
 def test_model(rdf: dict[str, Any], fetcher: FileFetcher, options: TestOptions, only: str | None = None,
                started: dict[str, Worker | None] | None = None) -> list[dict[str, Any]]:
-    """One detail per weights format (or only `only`); `started` holds workers started early, by format."""
+    """One detail per weights format (or only `only`). `started` holds workers started early, by format; the
+    ones a test takes are removed from it (the caller discards the rest)."""
     formats = [only] if only else weight_formats(rdf)
     if not formats:
         return [make_detail("weights", "failed", error="weights: the description has no weights entry")]
-    started = dict(started or {})
+    started = started if started is not None else {}
     return [test_weights(rdf, fetcher, wf, options, started.pop(wf, None)) for wf in formats]
 
 
