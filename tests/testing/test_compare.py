@@ -53,6 +53,20 @@ def test_shape_and_nan_mismatches_fail():
     assert not compare("o", np.array([np.nan, 1.0]), np.array([0.0, 1.0]), strict).ok
 
 
+def test_mismatch_count_matches_the_plain_formula_with_nan_and_inf():
+    rng = np.random.default_rng(1)
+    expected = rng.normal(0, 10, 20_000).astype(np.float32)
+    actual = (expected + rng.normal(0, 0.02, expected.size)).astype(np.float32)
+    actual[:5], expected[3:8] = np.nan, np.nan  # NaN on one side (0-2, 5-7) and on both (3, 4)
+    actual[10:12], expected[10:13] = np.inf, np.inf  # inf - inf is NaN too, yet no mismatch
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        plain = (np.abs(a - e) > 1e-3 + 1e-3 * np.abs(e)) | (np.isnan(a) != np.isnan(e))
+    result = compare("o", actual, expected, {**TOL, "mismatched_elements_per_million": 0})
+    assert result.mismatched == int(plain.sum()) > 6
+    assert compare("o", actual[20:], expected[20:], TOL).mismatched == int(plain[20:].sum())
+
+
 def _plan(generation: str, config: dict) -> ModelPlan:
     return ModelPlan("x", generation, [], [], {}, config)
 

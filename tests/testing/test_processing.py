@@ -54,6 +54,21 @@ def test_sigmoid_and_softmax():
     close(out, e / e.sum(axis=1, keepdims=True))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_sigmoid_and_zero_mean_unit_variance_are_bit_identical_to_the_formulas(dtype):
+    """Verdicts must not move: the in-place arithmetic gives exactly the plain formulas' values."""
+    x = RNG.normal(0.0, 8.0, (1, 3, 64, 64)).astype(dtype)
+    before = x.copy()
+    sigmoid = run([{"op": "sigmoid", "kwargs": {}}], x)
+    zmuv = run([{"op": "zero_mean_unit_variance", "kwargs": {"axes": ["y", "x"], "eps": 1e-6}}], x)
+    x64 = x.astype(np.float64)
+    mean, std = x64.mean(axis=(2, 3), keepdims=True), x64.std(axis=(2, 3), keepdims=True)
+    assert np.array_equal(sigmoid, (1.0 / (1.0 + np.exp(-x64))).astype(dtype))
+    assert np.array_equal(zmuv, ((x - mean) / (std + 1e-6)).astype(dtype))
+    assert sigmoid.dtype == zmuv.dtype == dtype
+    assert np.array_equal(x, before)  # the input is not written to
+
+
 @pytest.mark.parametrize(("axes", "reduce"), [(None, (0, 1, 2, 3)), (["y", "x"], (2, 3)),
                                               (["batch", "channel", "y", "x"], (0, 1, 2, 3))])
 def test_zero_mean_unit_variance_population_std(axes, reduce):

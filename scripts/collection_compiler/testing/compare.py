@@ -24,19 +24,26 @@ def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict
     if actual.shape != expected.shape:
         return Comparison(False, f"output {name!r}: shape {list(actual.shape)} differs from the expected "
                                  f"{list(expected.shape)}", expected.size, expected.size)
-    a = actual.astype(np.float32).astype(np.float64)
-    e = expected.astype(np.float32).astype(np.float64)
+    a = actual.astype(np.float32, copy=False).astype(np.float64)
+    e = expected.astype(np.float32, copy=False).astype(np.float64)
     atol, rtol = float(tolerance["absolute_tolerance"]), float(tolerance["relative_tolerance"])
     allowed_ppm = float(tolerance["mismatched_elements_per_million"])
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(a - e)
-        bad = diff > atol + rtol * np.abs(e)
-        bad |= np.isnan(a) != np.isnan(e)
+        # In place (outputs can have millions of elements); bit for bit |a - e| > atol + rtol·|e|.
+        diff = np.subtract(a, e)
+        np.abs(diff, out=diff)
+        limit = np.abs(e)
+        limit *= rtol
+        limit += atol
+        bad = diff > limit
+        if np.isnan(diff).any():  # only then can one side be NaN
+            bad |= np.isnan(a) != np.isnan(e)
     count, size = int(bad.sum()), int(e.size)
     if count == 0:
         return Comparison(True, None, 0, size)
     ppm = count / size * 1e6
-    excess = np.where(bad, np.nan_to_num(diff - rtol * np.abs(e), nan=np.inf), -np.inf)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        excess = np.where(bad, np.nan_to_num(diff - rtol * np.abs(e), nan=np.inf), -np.inf)
     worst = np.unravel_index(int(np.argmax(excess)), e.shape)
     where = tuple(int(i) for i in worst)
     message = (f"output {name!r}: {count} of {size} elements ({count / size:.4%}, {ppm:.0f} per million; "

@@ -81,7 +81,12 @@ def scale_linear(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Co
 
 def sigmoid(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context) -> np.ndarray:
     x = _float(x)
-    return _same_float(1.0 / (1.0 + np.exp(-x.astype(np.float64))), x)
+    y = x.astype(np.float64)  # a copy, then in place: bit for bit 1 / (1 + exp(-x)) without four temporaries
+    np.negative(y, out=y)
+    np.exp(y, out=y)
+    y += 1.0
+    np.divide(1.0, y, out=y)
+    return _same_float(y, x)
 
 
 def softmax(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context) -> np.ndarray:
@@ -96,7 +101,9 @@ def zero_mean_unit_variance(x: np.ndarray, axis_ids: list[str], kw: dict[str, An
     ref = ctx.stats_source(ctx.tensor_id).astype(np.float64)
     mean, std = ref.mean(axis=reduce, keepdims=True), ref.std(axis=reduce, keepdims=True)
     x = _float(x)
-    return _same_float((x - mean) / (std + float(kw.get("eps", 1e-6))), x)
+    y = x - mean  # float64, divided in place
+    y /= std + float(kw.get("eps", 1e-6))
+    return _same_float(y, x)
 
 
 def fixed_zero_mean_unit_variance(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context
