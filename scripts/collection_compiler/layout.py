@@ -4,7 +4,8 @@ Stages talk only through these files, so a GitHub Actions job can run one stage 
 
 Work folder (`--work-dir`):
     resources.json                       index of every resource and version to publish (update stage)
-    rdfs/<rid>/<vid>/rdf.yaml            materialised RDFs (update stage)
+    rdfs/<rid>/<vid>/rdf.yaml            materialised RDFs of new and changed versions (update stage; the
+                                         others are read from the previous deploy: `WorkDir.version_rdf`)
     ledger/<rid>/resource.yaml           proposed ledger changes for review (update stage)
     results/<rid>/<vid>/<checker>.json   our checks: static validation, one model test per weights format
     partner_results/<partner>/<rid>/<vid>/summaries.json   gathered partner sub-summaries (gather stage)
@@ -15,7 +16,8 @@ Work folder (`--work-dir`):
 Published tree (`--out`, and `--previous` for the last deploy):
     collection.json, partner_details.json, download_counts.json, health.json, schemas/*.json,
     rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, pending/<partner>.json,
-    state/sources.json (fingerprints that make the next run incremental), index.html and the site.
+    state/sources.json (fingerprints that make the next run incremental), state/published.json (the versions
+    the tree holds, with the digest and outcome of their test summaries), index.html and the site.
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ class WorkDir:
 
     def rdf(self, rid: str, vid: str) -> Path:
         return id_path(self.rdfs, rid, vid) / "rdf.yaml"
+
+    def version_rdf(self, rid: str, vid: str, previous: Path | None) -> Path:
+        """The version's materialised RDF: this run's, or, for a version that `update` found unchanged (it
+        does not copy those), the previous deploy's."""
+        path = self.rdf(rid, vid)
+        if previous is None or path.is_file():
+            return path
+        return SiteTree(previous).rdf(rid, vid)
 
     def ledger_proposal(self, rid: str) -> Path:
         return id_path(self.root / "ledger", rid) / "resource.yaml"
@@ -119,3 +129,7 @@ class SiteTree:
     @property
     def source_state(self) -> Path:
         return self.root / "state" / "sources.json"
+
+    @property
+    def published_index(self) -> Path:
+        return self.root / "state" / "published.json"

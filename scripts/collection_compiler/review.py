@@ -107,9 +107,9 @@ def _current_versions(repo_root: Path, rid: str) -> set[str]:
     return {str(v.get("version_id")) for v in versions or [] if isinstance(v, dict)}
 
 
-def _rdf(work: WorkDir, rid: str, vid: str) -> dict[str, Any]:
+def _rdf(work: WorkDir, rid: str, vid: str, previous: Path | None) -> dict[str, Any]:
     try:
-        data = yamlio.load_yaml_file(work.rdf(rid, vid))
+        data = yamlio.load_yaml_file(work.version_rdf(rid, vid, previous))
     except (OSError, yamlio.YamlLoadError, ids.UnsafeIdError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -147,7 +147,7 @@ def load_proposal(settings: Settings, path: Path) -> Proposal:
     resource = ((read_json(work.resources, {}) or {}).get("resources") or {}).get(rid) or {}
     maintainers: list[str] = []
     for vid in new_ids:
-        maintainers += [m for m in maintainers_of(_rdf(work, rid, vid)) if m not in maintainers]
+        maintainers += [m for m in maintainers_of(_rdf(work, rid, vid, settings.previous)) if m not in maintainers]
     return Proposal(rid, str(resource.get("name") or rid), path.read_text("utf-8"), new, maintainers,
                     test_rows(work, rid, new_ids))
 

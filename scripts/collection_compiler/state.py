@@ -81,3 +81,12 @@ class State:
             state = SourceState("stale", since, error)
         self.sources[source] = state
         return state
+
+
+def read_published(tree: Path | None) -> dict[str, list[Any]] | None:
+    """`state/published.json` of a built tree: `<rid>/<vid>` -> [test-summary inputs digest, outcome] for every
+    version it publishes (its RDF and summaries are in place). None when the tree has none to trust."""
+    if tree is None:
+        return None
+    data = read_json(SiteTree(tree).published_index, default=None)
+    return data if isinstance(data, dict) else None

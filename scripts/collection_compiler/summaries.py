@@ -213,10 +213,7 @@ def write_version_summaries(site: SiteTree, work: WorkDir, rid: str, vid: str, r
     their content changed. Returns `{"status", "statuses", "links"}` for collection.json: `links` are the
     application links of partners whose tests of this version all pass.
     """
-    partner_ids = sorted({p.id for p in published_partners if getattr(p, "test_summaries", None)})
-    expected = [p.id for p in published_partners
-                if getattr(p, "test_summaries", None) and resource_type in getattr(p, "tested_types", ("model",))]
-    link = f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
+    partner_ids, expected, link = _parameters(rid, vid, published_partners, resource_type, site_url)
     digest = _inputs_digest(work, rid, vid, partner_ids, [rdf_sha256, expected, link, git_base])
     known = read_json(site.summary_json(rid, vid))
     if isinstance(known, dict) and known.get("inputs_sha256") == digest and site.test_summary(rid, vid).is_file():
@@ -231,9 +228,30 @@ def write_version_summaries(site: SiteTree, work: WorkDir, rid: str, vid: str, r
     return outcome
 
 
-def _inputs_digest(work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str], extra: list[Any]) -> str:
+def _parameters(rid: str, vid: str, published_partners: Sequence[Any], resource_type: str, site_url: str
+                ) -> tuple[list[str], list[str], str]:
+    """(partners that send summaries, those expected to test this type, the link to test_summary.yaml)."""
+    partner_ids = sorted({p.id for p in published_partners if getattr(p, "test_summaries", None)})
+    expected = [p.id for p in published_partners
+                if getattr(p, "test_summaries", None) and resource_type in getattr(p, "tested_types", ("model",))]
+    return partner_ids, expected, f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
+
+
+def summary_inputs_digest(work: WorkDir, rid: str, vid: str, rdf_sha256: str, published_partners: Sequence[Any],
+                          *, resource_type: str, site_url: str, git_base: str, read_files: bool = True) -> str:
+    """The digest `write_version_summaries` keys its files on. With `read_files=False` (the caller knows the
+    version has no result or partner file) nothing is read, so a build can tell unchanged versions in memory."""
+    partner_ids, expected, link = _parameters(rid, vid, published_partners, resource_type, site_url)
+    return _inputs_digest(work, rid, vid, partner_ids if read_files else [], [rdf_sha256, expected, link, git_base],
+                          read_files)
+
+
+def _inputs_digest(work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str], extra: list[Any],
+                   read_files: bool = True) -> str:
     """sha256 of everything the two files are made from: result files, partner records and the parameters."""
     digest = hashlib.sha256(json.dumps([SUMMARY_FORMAT, extra], sort_keys=True).encode())
+    if not read_files:
+        return digest.hexdigest()
     folder = work.results_dir(rid, vid)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -294,3 +294,37 @@ def test_the_review_route_publishes_only_accepted_versions(world: DemoWorld):
     assert published[MODEL]["versions"] == ["1001"]
     assert DATASET not in published  # nothing of it accepted yet
     assert "ilastik/ilastik" in published  # partner entries are published as their partner lists them
+
+
+def test_unchanged_versions_are_read_from_the_previous_deploy_not_copied(world: DemoWorld, tmp_path: Path):
+    from collection_compiler.layout import WorkDir
+    from collection_compiler.results import CheckResult, write_result
+    from collection_compiler.validation.stage import validate_work
+
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    rerun = world.settings(out=site, previous=site, work_dir=tmp_path / "w2")
+    update(rerun)
+    work = WorkDir(rerun.work_dir)
+    assert not work.rdfs.exists() or not any(work.rdfs.rglob("rdf.yaml"))  # nothing new: nothing in the work folder
+    assert work.version_rdf(MODEL, "1002", site) == site / "rdfs" / MODEL / "1002" / "rdf.yaml"
+    validate_work(rerun)  # reads the previous deploy's RDFs: none is reported missing
+    result = json.loads(work.result(MODEL, "1002", "static-validation").read_text())
+    assert result["status"] != "failed", result
+    # a result that appears for an unchanged version still reaches its published summary
+    sha = json.loads(work.resources.read_text())["resources"][MODEL]["versions"][0]["rdf_sha256"]
+    write_result(work, MODEL, "1002", CheckResult("onnx", "1", sha, "passed", [{"name": "onnx", "status": "passed"}]))
+    build(rerun, site=False)
+    assert "onnx" in (site / "rdfs" / MODEL / "1002" / "test_summary.yaml").read_text()
+
+
+def test_a_tree_without_its_published_index_is_checked_on_disk(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    (site / "state" / "published.json").unlink()
+    shutil.rmtree(site / "rdfs" / MODEL / "1001")  # lost by hand: it must be fetched and written again
+    world.zenodo.log.clear()
+    report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert {r.path for r in world.zenodo.requests_to(r"/files/")} == {"/api/records/1001/files/rdf.yaml/content"}
+    assert report.written == 1 and (site / "rdfs" / MODEL / "1001" / "rdf.yaml").is_file()
+    assert (site / "state" / "published.json").is_file()

@@ -63,10 +63,13 @@ def test_matrix_entry_run_and_reuse(settings, models, http_folder, tmp_path):
     summary = {"rdf_sha256": sha, "tests": {"bioimageio": result.sub_summaries() + not_applicable.sub_summaries()}}
     previous.test_summary(RID, VID).parent.mkdir(parents=True)
     previous.test_summary(RID, VID).write_text(yamlio.dump_yaml(summary))
+    # an unchanged version's RDF is only in the previous deploy (update does not copy it)
+    shutil.copy(WorkDir(settings.work_dir).rdf(RID, VID), previous.rdf(RID, VID))
     fresh = settings.with_overrides(work_dir=tmp_path / "fresh", previous=previous.root)
-    shutil.copytree(settings.work_dir / "rdfs", fresh.work_dir / "rdfs")
+    WorkDir(fresh.work_dir).root.mkdir()
     shutil.copy(WorkDir(settings.work_dir).resources, WorkDir(fresh.work_dir).resources)
     assert len(stage.test_matrix(fresh)["include"]) == 2
+    assert WorkDir(fresh.work_dir).rdf(RID, VID).read_bytes() == previous.rdf(RID, VID).read_bytes()  # for the jobs
     assert {r.checker for r in read_results(WorkDir(fresh.work_dir), RID, VID)} == {"test-onnx", "test-tensorflow_js"}
 
 

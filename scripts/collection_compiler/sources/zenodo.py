@@ -134,9 +134,10 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
 
 
 def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
-            needs_fetch: Callable[[Candidate], bool]) -> SourceOutcome:
+            needs_fetch: Callable[[Candidate], bool],
+            on_fetched: Callable[[Candidate], None] = lambda candidate: None) -> SourceOutcome:
     """List the records and fetch the RDFs that `needs_fetch` asks for (new or changed versions; concurrently,
-    bounded). The others keep raw=None."""
+    bounded), handing each to `on_fetched` as it arrives. The others keep raw=None."""
     outcome = SourceOutcome("zenodo")
     try:
         hits = list_records(client, settings, config)
@@ -165,4 +166,5 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             outcome.warnings.append(f"{candidate.resource_id}/{candidate.version_id}: {result}")
         else:
             candidate.raw = result
+            on_fetched(candidate)
     return outcome

@@ -23,7 +23,8 @@ from ..parallel import cpu_map
 from ..partners_registry import load_registrations
 from ..plan import publish_pending
 from ..settings import Settings
-from ..summaries import write_version_summaries
+from ..state import read_published
+from ..summaries import summary_inputs_digest, write_version_summaries
 from ..templates import Publication, collection_root, load_template
 
 log = logging.getLogger(__name__)
@@ -78,32 +79,68 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
 
 # ---- files per version -----------------------------------------------------------------------------------
 
-def _publish_version(job: tuple) -> dict[str, Any]:
-    """Copy one version's RDF and write its test summaries (run on worker processes for large collections)."""
+def _publish_version(job: tuple) -> list[Any]:
+    """Link one version's RDF and write its test summaries (run on worker processes for large collections).
+    Returns its `state/published.json` record: [summary inputs digest, outcome]."""
     tree, work, rid, vid, rdf_sha256, registrations, resource_type, settings = job
-    link_atomic(work.rdf(rid, vid), tree.rdf(rid, vid))
-    return write_version_summaries(tree, work, rid, vid, rdf_sha256, registrations, resource_type=resource_type,
-                                   site_url=settings.site_url, git_base=settings.git_base)
+    link_atomic(work.version_rdf(rid, vid, settings.previous), tree.rdf(rid, vid))
+    params = {"resource_type": resource_type, "site_url": settings.site_url, "git_base": settings.git_base}
+    outcome = write_version_summaries(tree, work, rid, vid, rdf_sha256, registrations, **params)
+    return [summary_inputs_digest(work, rid, vid, rdf_sha256, registrations, **params), outcome]
 
 
-def _published_before(site: SiteTree) -> set[str] | None:
-    """The `<rid>/<vid>` folders the tree's own state says it holds (None when it has no state to trust)."""
-    state = read_json(site.source_state, default=None)
-    return set(state["versions"]) if isinstance(state, dict) and isinstance(state.get("versions"), dict) else None
+def versions_with_partner_results(work: WorkDir) -> set[str]:
+    """`<rid>/<vid>` of every version with gathered partner summaries (one walk)."""
+    root = work.root / "partner_results"
+    found = set()
+    for top, _, names in os.walk(root):
+        if "summaries.json" in names:
+            found.add(os.path.relpath(top, root).replace(os.sep, "/").split("/", 1)[1])
+    return found
 
 
-def remove_orphans(site: SiteTree, keep: set[tuple[str, str]]) -> int:
-    """Delete version folders of the published tree that are no longer published. The tree's previous state
-    names the candidates; without one, the whole `rdfs/` is walked."""
-    removed = 0
-    if not site.rdfs.is_dir():
-        return 0
-    keep_dirs = {f"{rid}/{vid}" for rid, vid in keep}
+def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[dict[str, Any]]],
+                     index: dict[str, Any], settings: Settings, before: dict[str, Any], checked: set[str]
+                     ) -> dict[str, list[Any]]:
+    """Every published version's RDF and summaries in the tree; returns the new `state/published.json`.
+
+    A version the tree already holds with the same RDF, and without result or partner files whose summaries
+    could have changed, is left alone without touching the disk: on a large collection that is most of them."""
+    registrations = load_registrations(settings.repo_root)[0]
+    held = read_published(tree.root) or {}
+    with_files = checked | versions_with_partner_results(work)
+    shas = {key: (record or {}).get("rdf_sha256") for key, record in (before.get("versions") or {}).items()}
+    records: dict[str, list[Any]] = {}
+    jobs, keys = [], []
+    for rid, versions in published.items():
+        resource_type = index[rid]["type"]
+        for v in versions:
+            key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
+            known = held.get(key)
+            if known and key not in with_files and shas.get(key) == sha and known[0] == summary_inputs_digest(
+                    work, rid, v["version_id"], sha, registrations, resource_type=resource_type,
+                    site_url=settings.site_url, git_base=settings.git_base, read_files=False):
+                records[key] = known
+                continue
+            jobs.append((tree, work, rid, v["version_id"], sha, registrations, resource_type, settings))
+            keys.append(key)
+    records.update(zip(keys, cpu_map(_publish_version, jobs, settings.concurrency), strict=True))
+    return records
+
+
+def published_before(site: SiteTree, state: dict[str, Any]) -> set[str]:
+    """The `<rid>/<vid>` folders the tree holds before this build: as its own state says, or (a tree without
+    state) found by walking `rdfs/`. Asked before publishing, so a new tree is not walked after it is filled."""
+    if isinstance(state.get("versions"), dict):
+        return set(state["versions"])
     root = str(site.rdfs)
-    before = _published_before(site)
-    if before is None:
-        before = {os.path.relpath(top, root).replace(os.sep, "/") for top, _, names in os.walk(root)
-                  if "rdf.yaml" in names}
+    return {os.path.relpath(top, root).replace(os.sep, "/") for top, _, names in os.walk(root) if "rdf.yaml" in names}
+
+
+def remove_orphans(site: SiteTree, before: set[str], keep: set[tuple[str, str]]) -> int:
+    """Delete version folders of the published tree that are no longer published."""
+    removed = 0
+    keep_dirs = {f"{rid}/{vid}" for rid, vid in keep}
     for key in sorted(before - keep_dirs):
         folder = site.rdfs / key
         if not ids.is_safe_id(key) or not (folder / "rdf.yaml").is_file():
@@ -213,23 +250,24 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
         if versions:
             published[rid] = versions
     tree.root.mkdir(parents=True, exist_ok=True)
+    tree_state = read_json(tree.source_state, default=None)
+    tree_state = tree_state if isinstance(tree_state, dict) else {}
+    before = published_before(tree, tree_state)
     partners = read_json(work.partners, default=[]) or []
-    registrations = load_registrations(settings.repo_root)[0]
-    jobs = [(tree, work, rid, v["version_id"], v["rdf_sha256"], registrations, index[rid]["type"], settings)
-            for rid, versions in published.items() for v in versions]
-    outcomes = iter(cpu_map(_publish_version, jobs, settings.concurrency))
+    records = publish_versions(tree, work, published, index, settings, tree_state, checked)
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
-        newest = [next(outcomes) for _ in versions][0]
+        newest = records[f"{rid}/{versions[0]['version_id']}"][1]
         # an application link counts only where that application is a published resource
         extra_links[rid] = [link for link in newest["links"] if link in published]
-    removed = remove_orphans(tree, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
+    removed = remove_orphans(tree, before, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
     entries = collection_entries(published, index, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
     write_bytes_atomic(tree.download_counts, work.download_counts.read_bytes())
     write_json(tree.health, health_document(work, entries, published, held_back))
     write_bytes_atomic(tree.source_state, work.source_state.read_bytes())
+    write_json(tree.published_index, dict(sorted(records.items())), indent=None)
     publish_schemas(tree.schemas)
     publish_pending(tree, work)
     write_bytes_atomic(tree.root / ".nojekyll", b"")

@@ -2,7 +2,8 @@
 ledger proposals, partner details, download counts, the next state and this stage's health part).
 
 Incremental: a version whose input fingerprint and materialisation key equal those of the previous deploy is
-not fetched, parsed or written again; its previous RDF is hard-linked into the work folder.
+not fetched, parsed or written again; later stages read its RDF from the previous deploy
+(`WorkDir.version_rdf`).
 A source that fails keeps its previously published versions and is marked stale.
 """
 
@@ -13,22 +14,23 @@ import functools
 import logging
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import nicknames, rdf, yamlio
-from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
+from ..files import read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
-from ..parallel import cpu_map
+from ..parallel import StreamingMap
 from ..partners_registry import load_registrations
 from ..settings import Settings
 from ..sources import partners as partner_source
 from ..sources import zenodo
 from ..sources.candidates import Candidate, SourceOutcome, fingerprint
-from ..state import State
+from ..state import State, read_published
 from ..templates import load_template
 
 log = logging.getLogger(__name__)
@@ -87,9 +89,19 @@ def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
 
 @functools.lru_cache(maxsize=200_000)
 def _existing_rdf(previous: Path, rid: str, vid: str) -> Path | None:
-    """The previous deploy's RDF of a version, if it has one (asked several times per version)."""
+    """The previous deploy's RDF of a version, if it has one (asked several times per version). Its
+    `state/published.json` says so without a `stat` per version (a large share of a no-change run)."""
     path = SiteTree(previous).rdf(rid, vid)
+    published = _published(previous)
+    if published is not None:
+        return path if f"{rid}/{vid}" in published else None
     return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _published(previous: Path) -> frozenset[str] | None:
+    index = read_published(previous)
+    return None if index is None else frozenset(index)
 
 
 def _carried_over(previous: State, origin: str) -> list[Candidate]:
@@ -105,8 +117,8 @@ def _carried_over(previous: State, origin: str) -> list[Candidate]:
     return carried
 
 
-def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger
-                    ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
+def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger,
+                    parser: ParsePipeline) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
     registrations, registration_errors = load_registrations(settings.repo_root)
 
     def needs_fetch(candidate: Candidate) -> bool:
@@ -126,7 +138,8 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
         return (previous.partners.get(partner_id) or {}).get("commit")
 
     with HttpClient(settings) as client:
-        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch)]
+        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
+                                   parser.submit)]
         outcomes += partner_source.collect_all(client, settings, registrations, previous_commit)
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
@@ -172,20 +185,45 @@ def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -
     return fingerprint(candidate.fingerprint, bioimageio, settings.site_url, rdf.MATERIALISER_VERSION)
 
 
-def parse_new(versions: list[Version], settings: Settings, state: State) -> list[Version]:
+class ParsePipeline:
+    """Parses each fetched RDF on a worker process as soon as it arrives, while the others download."""
+
+    def __init__(self, settings: Settings):
+        self._map: StreamingMap = StreamingMap(_parse_job, settings.concurrency)
+        self._submitted: list[Candidate] = []
+        self._ids: set[int] = set()
+
+    def submit(self, candidate: Candidate) -> None:
+        if candidate.raw is not None and id(candidate) not in self._ids:
+            self._ids.add(id(candidate))
+            self._submitted.append(candidate)
+            source = f"{candidate.root_url} ({candidate.resource_id}/{candidate.version_id})"
+            self._map.submit((source, candidate.raw))
+
+    def results(self) -> dict[int, dict[str, Any] | str]:
+        """Parsed RDF (or the error) by `id()` of the candidate."""
+        return {id(c): r for c, r in zip(self._submitted, self._map.results(), strict=True)}
+
+    def close(self) -> None:
+        self._map.close()
+
+
+def parse_new(versions: list[Version], parser: ParsePipeline, settings: Settings, state: State) -> list[Version]:
     """Parse the fetched RDFs; a version that cannot be fetched or parsed keeps its previous deploy if any.
     A rejected input is remembered (with its fingerprint) so it is not fetched again until it changes."""
-    fresh = [v for v in versions if v.candidate.raw is not None]
-    jobs = [(f"{v.candidate.root_url} ({v.rid}/{v.vid})", v.candidate.raw) for v in fresh]
-    for version, parsed in zip(fresh, cpu_map(_parse_job, jobs, settings.concurrency), strict=True):
-        if isinstance(parsed, str):
+    for version in versions:
+        parser.submit(version.candidate)  # partner entries, and anything not handed over while fetching
+    parsed = parser.results()
+    for version in versions:
+        result = parsed.get(id(version.candidate))
+        if isinstance(result, str):
             c = version.candidate
             state.rejected[f"{version.rid}/{version.vid}"] = {
-                "fingerprint": c.fingerprint, "error": parsed,
+                "fingerprint": c.fingerprint, "error": result,
                 "source": "zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"}
             version.candidate.raw = None  # fall back to the previous deploy below
-        else:
-            version.data = parsed
+        elif result is not None:
+            version.data = result
     kept = []
     for version in versions:
         if version.data is None and (version.previous is None or not _previous_rdf(settings, version.rid, version.vid)):
@@ -195,33 +233,33 @@ def parse_new(versions: list[Version], settings: Settings, state: State) -> list
 
 
 def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], settings: Settings,
-                    work: WorkDir) -> tuple[int, int]:
-    """Write work/rdfs; returns (materialised, reused)."""
-    jobs, targets = [], []
+                    work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
+    """Write work/rdfs for new and changed versions, running `meanwhile` while worker processes do it; returns
+    (materialised, reused). A reused version is not copied: the work folder refers to the previous deploy."""
+    pipeline: StreamingMap = StreamingMap(_materialise_job, settings.concurrency)
+    targets = []
     reused = 0
     for version in versions:
         bio = {**version.candidate.bioimageio, "status": version.status, "version_id": version.vid}
         if version.rid in nick:
             bio["nickname"], bio["nickname_icon"] = nick[version.rid]
         version.key = _key(version.candidate, bio, settings)
-        target = work.rdf(version.rid, version.vid)
-        previous_file = _previous_rdf(settings, version.rid, version.vid)
         if version.data is None and version.previous and version.previous.get("key") == version.key \
                 and "entry" in version.previous:
-            assert previous_file is not None
-            link_atomic(previous_file, target)
             version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
             reused += 1
             continue
+        previous_file = _previous_rdf(settings, version.rid, version.vid)
         data = version.data if version.data is not None else yamlio.load_mapping(
             previous_file.read_bytes(), str(previous_file))  # materialising is idempotent
         params = {"resource_id": version.rid, "version_id": version.vid, "root_url": version.candidate.root_url,
                   "site_url": settings.site_url, "bioimageio": bio}
-        jobs.append((data, params, str(target)))
+        pipeline.submit((data, params, str(work.rdf(version.rid, version.vid))))
         targets.append(version)
-    for version, (sha, entry) in zip(targets, cpu_map(_materialise_job, jobs, settings.concurrency), strict=True):
+    meanwhile()
+    for version, (sha, entry) in zip(targets, pipeline.results(), strict=True):
         version.rdf_sha256, version.entry = sha, entry
-    return len(jobs), reused
+    return len(targets), reused
 
 
 # ---- resources, nicknames, ledger ------------------------------------------------------------------------
@@ -345,6 +383,7 @@ def _reset_work(work: WorkDir) -> None:
 
 def update(settings: Settings) -> UpdateReport:
     _existing_rdf.cache_clear()  # the previous deploy may have changed since the last call in this process
+    _published.cache_clear()
     work = WorkDir(settings.work_dir)
     work.root.mkdir(parents=True, exist_ok=True)
     _reset_work(work)
@@ -352,7 +391,16 @@ def update(settings: Settings) -> UpdateReport:
     previous = State.load(settings.previous)
     ledger = Ledger.load(settings.repo_root)
     state = State()
-    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger)
+    parser = ParsePipeline(settings)
+    try:
+        return _update(settings, work, template, previous, ledger, state, parser)
+    finally:
+        parser.close()
+
+
+def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previous: State, ledger: Ledger,
+            state: State, parser: ParsePipeline) -> UpdateReport:
+    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, parser)
     origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
     warnings: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
@@ -365,7 +413,7 @@ def update(settings: Settings) -> UpdateReport:
             continue  # blocked in the ledger: never published
         record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
         versions.append(Version(candidate, "", status, previous=record))
-    versions = parse_new(versions, settings, state)
+    versions = parse_new(versions, parser, settings, state)
     for rejected in state.rejected.values():  # reported on every run until the input is fixed
         warnings[rejected.get("source", "zenodo")].append(rejected["error"])
 
@@ -375,7 +423,8 @@ def update(settings: Settings) -> UpdateReport:
     for rid in groups:
         groups[rid].sort(key=lambda v: (_created(v), v.vid), reverse=True)
     nick = assign_nicknames(groups, ledger, previous, state)
-    written, reused = materialise_all(versions, nick, settings, work)
+    written, reused = materialise_all(versions, nick, settings, work, meanwhile=lambda: propose_ledger_changes(
+        groups, ledger, nick, work, previous, state))
 
     for version in versions:
         origin = origin_of.get(id(version.candidate)) or (version.previous or {}).get("origin") or "zenodo"
@@ -385,7 +434,6 @@ def update(settings: Settings) -> UpdateReport:
     zenodo_ok = state.sources["zenodo"].status == "ok"
     write_json(work.download_counts, _download_counts(groups, zenodo_ok, settings))
     write_json(work.partners, [extra["partners"][k] for k in sorted(extra["partners"])])
-    propose_ledger_changes(groups, ledger, nick, work, previous, state)
     write_json(work.source_state, state.to_json(), indent=None)
     stale = sorted(name for name, s in state.sources.items() if s.status == "stale")
     write_json(work.health("update"), {

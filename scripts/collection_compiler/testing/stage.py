@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import ids, yamlio
-from ..files import read_json, sha256_file
+from ..files import link_atomic, read_json, sha256_file
 from ..http import HttpClient
 from ..layout import WorkDir
 from ..results import CheckResult, previous_result, read_results, write_result
@@ -44,8 +44,8 @@ def _model_versions(work: WorkDir) -> Iterator[tuple[str, str, str]]:
                 yield rid, vid, version["rdf_sha256"]
 
 
-def _load_rdf(work: WorkDir, rid: str, vid: str) -> dict[str, Any]:
-    return yamlio.normalise(yamlio.load_mapping(work.rdf(rid, vid).read_bytes(), str(work.rdf(rid, vid))))
+def _load_rdf(path: Path) -> dict[str, Any]:
+    return yamlio.normalise(yamlio.load_mapping(path.read_bytes(), str(path)))
 
 
 def _has_result(work: WorkDir, rid: str, vid: str, checker: str, sha: str) -> bool:
@@ -67,8 +67,9 @@ def test_matrix(settings: Settings) -> dict[str, list[dict[str, str]]]:
     work = WorkDir(settings.work_dir)
     include = []
     for rid, vid, sha in _model_versions(work):
+        path = work.version_rdf(rid, vid, settings.previous)
         try:
-            formats = weight_formats(_load_rdf(work, rid, vid))
+            formats = weight_formats(_load_rdf(path))
         except (OSError, yamlio.YamlLoadError) as e:
             log.warning("test matrix: skipping %s/%s: %s", rid, vid, e)
             continue
@@ -76,6 +77,8 @@ def test_matrix(settings: Settings) -> dict[str, list[dict[str, str]]]:
             if _has_result(work, rid, vid, checker_name(wf), sha) or reuse_previous(settings, rid, vid, wf, sha):
                 continue
             include.append({"resource_id": rid, "version_id": vid, "weight_format": wf})
+            if path != work.rdf(rid, vid):  # the test jobs have only the work folder, not the previous deploy
+                link_atomic(path, work.rdf(rid, vid))
     return {"include": include}
 
 
@@ -88,13 +91,13 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
     if wf not in KNOWN_FORMATS:
         raise ValueError(f"weight_format {wf!r} is not one of {', '.join(KNOWN_FORMATS)}")
     work = WorkDir(settings.work_dir)
-    rdf_path = work.rdf(rid, vid)
+    rdf_path = work.version_rdf(rid, vid, settings.previous)
     sha = _recorded_sha(work, rid, vid) or sha256_file(rdf_path)
     options = options or TestOptions(scratch_root=None)
     own_http = http is None
     http = http or HttpClient(settings)
     try:
-        rdf = _load_rdf(work, rid, vid)
+        rdf = _load_rdf(rdf_path)
         fetcher = FileFetcher(http, cache_dir(settings), _root(rdf, rdf_path), allow_local=False,
                               max_bytes=settings.max_download_bytes)
         detail = test_weights(rdf, fetcher, wf, options)

@@ -39,7 +39,7 @@ def pending_versions(work: WorkDir) -> list[tuple[str, str, str]]:
 def validate_version(work: WorkDir, settings: Settings, rid: str, vid: str, sha: str, perform_io: bool,
                      http: HttpClient | None) -> tuple[CheckResult, bool]:
     """The version's static result: reused from the previous deploy when its key is unchanged."""
-    path = work.rdf(rid, vid)
+    path = work.version_rdf(rid, vid, settings.previous)
     if not path.is_file():
         result = CheckResult(CHECKER, VALIDATOR_VERSION, sha, "failed", [
             {"name": "load resource description", "status": "failed", "error": f"{path} is missing",
