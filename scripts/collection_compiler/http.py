@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,14 @@ USER_AGENT = f"collection-compiler/{__version__}"
 # Redirects are followed (GitHub raw and Zenodo files may redirect); everything else is retried by `request`.
 _FOLLOW_REDIRECTS_ONLY = urllib3.Retry(total=None, connect=0, read=0, redirect=5, status=0, other=0,
                                        raise_on_status=False)
+
+
+class _Retry(Exception):
+    """An answer worth another attempt (429, 5xx)."""
+
+    def __init__(self, reason: str, status: int, wait: float):
+        super().__init__(reason)
+        self.reason, self.status, self.wait = reason, status, wait
 
 
 class FetchError(RuntimeError):
@@ -64,6 +73,8 @@ class HttpClient:
             num_pools=8, maxsize=max(4, settings.concurrency), retries=_FOLLOW_REDIRECTS_ONLY,
             timeout=urllib3.Timeout(connect=settings.http_timeout, read=settings.http_timeout))
         self.requests_made = 0
+        # The bound holds across nested and parallel `map`s (partners are fetched while Zenodo downloads).
+        self._slots = threading.BoundedSemaphore(max(1, settings.concurrency))
 
     def close(self) -> None:
         self.pool.clear()
@@ -96,24 +107,32 @@ class HttpClient:
         for attempt in range(attempts):
             wait = self.settings.http_backoff * (2**attempt)
             try:
-                self.requests_made += 1
-                r = self.pool.request(method, url, headers=all_headers, json=json, preload_content=False)
-                try:
-                    status = r.status
-                    if status in ok:
-                        final_url = urljoin(url, r.url) if r.url else url
-                        return Response(final_url, status, _read_capped(r, url, limit), dict(r.headers))
-                    last = f"HTTP {status}{_reason(r)}"
-                    if status not in RETRY_STATUS:
-                        raise FetchError(url, last, status)
-                    wait = max(wait, self._retry_after(r.headers.get("Retry-After")))
-                finally:
-                    r.release_conn()
+                with self._slots:
+                    return self._attempt(method, url, all_headers, json, ok, limit)
+            except _Retry as retry:
+                last, status = retry.reason, retry.status
+                wait = max(wait, retry.wait)
             except HTTPError as e:
                 last, status = _describe(e, self.settings.http_timeout), None
             if attempt + 1 < attempts:
                 self._sleep(wait)
         raise FetchError(url, f"{last} (after {attempts} attempts)", status)
+
+    def _attempt(self, method: str, url: str, headers: dict[str, str], json: Any, ok: set[int], limit: int
+                 ) -> Response:
+        """One request: the response, FetchError when final, _Retry when worth another attempt."""
+        self.requests_made += 1
+        r = self.pool.request(method, url, headers=headers, json=json, preload_content=False)
+        try:
+            if r.status in ok:
+                final_url = urljoin(url, r.url) if r.url else url
+                return Response(final_url, r.status, _read_capped(r, url, limit), dict(r.headers))
+            reason = f"HTTP {r.status}{_reason(r)}"
+            if r.status not in RETRY_STATUS:
+                raise FetchError(url, reason, r.status)
+            raise _Retry(reason, r.status, self._retry_after(r.headers.get("Retry-After")))
+        finally:
+            r.release_conn()
 
     def get(self, url: str, **kwargs: Any) -> Response:
         return self.request("GET", url, **kwargs)

@@ -142,4 +142,5 @@ def _resolve_entries(client: HttpClient, settings: Settings, registration: Regis
 
 def collect_all(client: HttpClient, settings: Settings, registrations: list[Registration],
                 previous_commit: Callable[[str], str | None]) -> list[SourceOutcome]:
-    return [collect(client, settings, r, previous_commit(r.id)) for r in registrations]
+    """Every partner, concurrently (the client bounds the requests in flight)."""
+    return list(client.map(lambda r: collect(client, settings, r, previous_commit(r.id)), registrations))

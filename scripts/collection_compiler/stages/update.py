@@ -15,6 +15,7 @@ import logging
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,12 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
     def previous_commit(partner_id: str) -> str | None:
         return (previous.partners.get(partner_id) or {}).get("commit")
 
-    with HttpClient(settings) as client:
+    with HttpClient(settings) as client, ThreadPoolExecutor(1) as background:
+        # partners are read while Zenodo downloads; the client bounds the requests of both together
+        partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_commit)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
                                    parser.submit)]
-        outcomes += partner_source.collect_all(client, settings, registrations, previous_commit)
+        outcomes += partners.result()
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
     for outcome in outcomes:
