@@ -20,29 +20,24 @@ class Comparison:
     size: int
 
 
+CHUNK = 1 << 15  # elements per block: the float64 temporaries of a block stay in the CPU cache
+
+
 def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict[str, Any]) -> Comparison:
     if actual.shape != expected.shape:
         return Comparison(False, f"output {name!r}: shape {list(actual.shape)} differs from the expected "
                                  f"{list(expected.shape)}", expected.size, expected.size)
-    a = actual.astype(np.float32, copy=False).astype(np.float64)
-    e = expected.astype(np.float32, copy=False).astype(np.float64)
     atol, rtol = float(tolerance["absolute_tolerance"]), float(tolerance["relative_tolerance"])
     allowed_ppm = float(tolerance["mismatched_elements_per_million"])
-    with np.errstate(invalid="ignore", over="ignore"):
-        # In place (outputs can have millions of elements); bit for bit |a - e| > atol + rtol·|e|.
-        diff = np.subtract(a, e)
-        np.abs(diff, out=diff)
-        limit = np.abs(e)
-        limit *= rtol
-        limit += atol
-        bad = diff > limit
-        if np.isnan(diff).any():  # only then can one side be NaN
-            bad |= np.isnan(a) != np.isnan(e)
-    count, size = int(bad.sum()), int(e.size)
+    a32, e32 = actual.astype(np.float32, copy=False), expected.astype(np.float32, copy=False)
+    bad = mismatches(a32, e32, atol, rtol)
+    count, size = int(bad.sum()), int(e32.size)
     if count == 0:
         return Comparison(True, None, 0, size)
     ppm = count / size * 1e6
-    with np.errstate(invalid="ignore"):  # inf - inf
+    a, e = a32.astype(np.float64), e32.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf
+        diff = np.abs(a - e)
         excess = np.where(bad, np.nan_to_num(diff - rtol * np.abs(e), nan=np.inf), -np.inf)
     worst = np.unravel_index(int(np.argmax(excess)), e.shape)
     where = tuple(int(i) for i in worst)
@@ -50,3 +45,24 @@ def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict
                f"{allowed_ppm:g} allowed) differ by more than atol {atol:g} + rtol {rtol:g}·|expected|; worst at "
                f"{list(where)}: actual {a[where]:.6g}, expected {e[where]:.6g}, |difference| {diff[where]:.3g}")
     return Comparison(ppm <= allowed_ppm, message, count, size)
+
+
+def mismatches(actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float) -> np.ndarray:
+    """Where |a - e| > atol + rtol·|e| in float64, or exactly one side is NaN; computed block by block, bit for
+    bit as on the whole arrays, because large outputs would otherwise stream several float64 copies through
+    memory."""
+    a_flat, e_flat = actual.reshape(-1), expected.reshape(-1)
+    bad = np.empty(a_flat.shape, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, a_flat.size, CHUNK):
+            block = slice(start, start + CHUNK)
+            a, e = a_flat[block].astype(np.float64), e_flat[block].astype(np.float64)
+            diff = np.subtract(a, e)
+            np.abs(diff, out=diff)
+            limit = np.abs(e)
+            limit *= rtol
+            limit += atol
+            np.greater(diff, limit, out=bad[block])
+            if np.isnan(diff).any():  # only then can one side be NaN
+                bad[block] |= np.isnan(a) != np.isnan(e)
+    return bad.reshape(actual.shape)
