@@ -7,7 +7,7 @@
     collection test --all                                          the whole matrix, in order
 
 Imports stay light: model runtimes are loaded only in the sandboxed worker process, and a test of a given
-SOURCE and --weight-format starts that process before importing the validator, the HTTP client or the
+SOURCE and --weight-format starts that process before importing YAML, the validator, the file fetcher or the
 pipeline modules, so the worker's start overlaps this process's own.
 """
 
@@ -22,9 +22,7 @@ from typing import Any
 from .. import __version__
 from ..settings import Settings
 from .description import KNOWN_FORMATS
-from .fetch import FileFetcher, FileFetchError, LazyHttp
-from .sandbox import Limits, Worker
-from .tester import DEVICES, TESTER_VERSION, TestOptions, discard, overall, start_worker, test_model, weight_formats
+from .sandbox import DEVICES, Limits, TestOptions, Worker, discard, start_worker
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -116,8 +114,10 @@ def test_source(source: str, settings: Settings, options: TestOptions, weight_fo
 
 def _test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None,
                  perform_io: bool, started: dict[str, Worker | None]) -> dict[str, Any]:
+    from .fetch import FileFetcher, FileFetchError, LazyHttp
     from .source import SourceError, cache_dir, open_source
     from .static import static_validation
+    from .tester import overall, test_model, weight_formats
 
     with LazyHttp(settings) as http:
         try:
@@ -144,6 +144,8 @@ def _test_source(source: str, settings: Settings, options: TestOptions, weight_f
 
 
 def _summary(source: str, rdf: dict[str, Any], details: list[dict[str, Any]], status: str) -> dict[str, Any]:
+    from .tester import TESTER_VERSION
+
     return {"name": "bioimageio model test", "source_name": source, "id": rdf.get("id"), "type": rdf.get("type"),
             "format_version": rdf.get("format_version"), "status": status, "details": details,
             "env": [["collection-compiler", __version__, "", ""],

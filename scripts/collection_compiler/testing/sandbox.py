@@ -14,19 +14,24 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .description import RUNNABLE
 
 ENV_ALLOW = re.compile(r"^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|LD_LIBRARY_PATH|CUDA_[A-Z_]+|NVIDIA_[A-Z_]+|"
                        r"OMP_NUM_THREADS|MKL_NUM_THREADS|OPENBLAS_NUM_THREADS|SYSTEMROOT)$")
 ENV_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|_KEY$|^KEY", re.IGNORECASE)
 POLL_S = 0.05
+DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,42 @@ class Limits:
     timeout_s: float = 600.0
     memory_bytes: int = 8 * 1024**3
     file_bytes: int = 4 * 1024**3
+
+
+@dataclass
+class TestOptions:
+    __test__ = False  # not a pytest test class
+
+    device: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+    scratch_root: Path | None = None
+    keep_scratch: bool = False
+
+
+def cuda_present() -> bool:
+    """Whether this machine has an NVIDIA driver at all (cheap; the worker decides for real)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    return "cpu" if device == "auto" and not cuda_present() else device
+
+
+def start_worker(weight_format: str, options: TestOptions) -> Worker | None:
+    """A sandboxed worker for a runnable format, loading its runtime in the background (no model code yet)."""
+    if weight_format not in RUNNABLE:
+        return None
+    scratch = Path(tempfile.mkdtemp(prefix=f"test-{weight_format}-", dir=options.scratch_root))
+    return Worker(scratch, weight_format, resolve_device(options.device), options.limits)
+
+
+def discard(worker: Worker | None, options: TestOptions) -> None:
+    if worker is not None:
+        worker.close()
+        if not options.keep_scratch:
+            shutil.rmtree(worker.scratch, ignore_errors=True)
 
 
 def child_environment(scratch: Path, environ: dict[str, str] | None = None) -> dict[str, str]:

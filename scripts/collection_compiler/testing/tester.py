@@ -7,9 +7,6 @@ model's runtime and code run in `worker` under `sandbox`. Each weights format yi
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,56 +22,19 @@ from .description import (
     weight_files,
 )
 from .fetch import FileFetcher, FileFetchError, safe_name, stage_file
-from .sandbox import Limits, Worker
+from .sandbox import TestOptions, Worker, discard, start_worker
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
 TESTER_VERSION = f"{__version__}+test.1"
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def detail_name(weight_format: str) -> str:
     return f"reproduce test outputs from test inputs ({weight_format})"
 
 
-@dataclass
-class TestOptions:
-    __test__ = False  # not a pytest test class
-
-    device: str = "auto"
-    limits: Limits = field(default_factory=Limits)
-    scratch_root: Path | None = None
-    keep_scratch: bool = False
-
-
-def cuda_present() -> bool:
-    """Whether this machine has an NVIDIA driver at all (cheap; the worker decides for real)."""
-    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
-
-
-def resolve_device(device: str) -> str:
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-    return "cpu" if device == "auto" and not cuda_present() else device
-
-
 def weight_formats(rdf: dict[str, Any]) -> list[str]:
     weights = rdf.get("weights")
     return sorted(str(k) for k in weights) if isinstance(weights, dict) else []
-
-
-def start_worker(weight_format: str, options: TestOptions) -> Worker | None:
-    """A sandboxed worker for a runnable format, loading its runtime in the background (no model code yet)."""
-    if weight_format not in RUNNABLE:
-        return None
-    scratch = Path(tempfile.mkdtemp(prefix=f"test-{weight_format}-", dir=options.scratch_root))
-    return Worker(scratch, weight_format, resolve_device(options.device), options.limits)
-
-
-def discard(worker: Worker | None, options: TestOptions) -> None:
-    if worker is not None:
-        worker.close()
-        if not options.keep_scratch:
-            shutil.rmtree(worker.scratch, ignore_errors=True)
 
 
 def test_model(rdf: dict[str, Any], fetcher: FileFetcher, options: TestOptions, only: str | None = None,
