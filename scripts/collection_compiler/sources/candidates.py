@@ -34,7 +34,10 @@ class SourceOutcome:
     reused: bool = False  # the source is unchanged: everything comes from the previous deploy
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # one instance: `json.dumps` with options builds one a call
+
+
 def fingerprint(*parts: Any) -> str:
     """A short digest of plain data. Strings (the common case, once per version) skip the JSON encoding."""
-    text = "\x1f".join(p if isinstance(p, str) else json.dumps(p, sort_keys=True, default=str) for p in parts)
+    text = "\x1f".join(p if isinstance(p, str) else _ENCODER.encode(p) for p in parts)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -85,18 +85,24 @@ class UpdateReport:
 # ---- collecting candidates ---------------------------------------------------------------------------------
 
 def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
-    return None if settings.previous is None else _existing_rdf(settings.previous, rid, vid)
+    """The previous deploy's RDF of a version, if it has one."""
+    if settings.previous is None or not _in_previous(settings.previous, rid, vid):
+        return None
+    return SiteTree(settings.previous).rdf(rid, vid)
+
+
+def _in_previous(previous: Path, rid: str, vid: str) -> bool:
+    """Whether the previous deploy publishes the version: its `state/published.json` says so without a `stat`
+    per version (a large share of a no-change run on a slow disk)."""
+    published = _published(previous)
+    if published is not None:
+        return f"{rid}/{vid}" in published
+    return _exists(previous, rid, vid)
 
 
 @functools.lru_cache(maxsize=200_000)
-def _existing_rdf(previous: Path, rid: str, vid: str) -> Path | None:
-    """The previous deploy's RDF of a version, if it has one (asked several times per version). Its
-    `state/published.json` says so without a `stat` per version (a large share of a no-change run)."""
-    path = SiteTree(previous).rdf(rid, vid)
-    published = _published(previous)
-    if published is not None:
-        return path if f"{rid}/{vid}" in published else None
-    return path if path.is_file() else None
+def _exists(previous: Path, rid: str, vid: str) -> bool:
+    return SiteTree(previous).rdf(rid, vid).is_file()
 
 
 @functools.lru_cache(maxsize=4)
@@ -133,7 +139,8 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
             return False
         record = previous.versions.get(key)
         return not (record and record["fingerprint"] == candidate.fingerprint
-                    and _previous_rdf(settings, candidate.resource_id, candidate.version_id))
+                    and settings.previous is not None
+                    and _in_previous(settings.previous, candidate.resource_id, candidate.version_id))
 
     def previous_commit(partner_id: str) -> str | None:
         return (previous.partners.get(partner_id) or {}).get("commit")
@@ -229,7 +236,8 @@ def parse_new(versions: list[Version], parser: ParsePipeline, settings: Settings
             version.data = result
     kept = []
     for version in versions:
-        if version.data is None and (version.previous is None or not _previous_rdf(settings, version.rid, version.vid)):
+        if version.data is None and (version.previous is None
+                                     or not _previous_rdf(settings, version.rid, version.vid)):
             continue  # nothing usable: never published, or input broken and no previous deploy
         kept.append(version)
     return kept
@@ -385,7 +393,7 @@ def _reset_work(work: WorkDir) -> None:
 
 
 def update(settings: Settings) -> UpdateReport:
-    _existing_rdf.cache_clear()  # the previous deploy may have changed since the last call in this process
+    _exists.cache_clear()  # the previous deploy may have changed since the last call in this process
     _published.cache_clear()
     work = WorkDir(settings.work_dir)
     work.root.mkdir(parents=True, exist_ok=True)
