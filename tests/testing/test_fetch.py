@@ -30,6 +30,21 @@ def test_relative_local_file_is_verified_and_cached(tmp_path, settings):
     assert fetcher.fetch("w.bin", _sha(b"weights"), "f") == path  # served from the cache
 
 
+def test_local_file_without_a_sha256_is_used_in_place_not_read_into_the_cache(tmp_path, settings):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.npy").write_bytes(b"tensor")
+    fetcher = _fetcher(settings, Root(folder=tmp_path), max_bytes=10)
+    assert fetcher.fetch("./data/x.npy", None, "inputs.0.test_tensor") == tmp_path / "data" / "x.npy"
+    assert not fetcher.cache_dir.exists()
+    (tmp_path / "data" / "big.npy").write_bytes(b"x" * 11)
+    with pytest.raises(FileFetchError, match=r"inputs\.0\.test_tensor: .*big\.npy has 11 bytes, more than"):
+        fetcher.fetch("data/big.npy", None, "inputs.0.test_tensor")
+    with pytest.raises(FileFetchError, match=r"f: .*data is not a regular file"):
+        fetcher.fetch("data", None, "f")
+    with pytest.raises(FileFetchError, match="leaves the description's folder"):
+        fetcher.fetch("data/../../x.npy", None, "f")
+
+
 def test_sha256_mismatch_names_field_and_both_hashes(tmp_path, settings):
     (tmp_path / "w.bin").write_bytes(b"weights")
     with pytest.raises(FileFetchError, match=r"weights\.onnx\.source: sha256 of w\.bin is [0-9a-f]{64}, the "

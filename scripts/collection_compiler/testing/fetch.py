@@ -3,6 +3,7 @@
 Sources are URLs, paths relative to the description's root (a URL, a local folder or a zip package), or,
 only for descriptions given on the command line, absolute local paths. Every file is size-capped and
 checked against its declared sha256; zip entries are checked against path traversal and decompression bombs.
+A local file without a declared sha256 is used where it lies (the tester copies it into the sandbox).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -156,15 +158,20 @@ class FileFetcher:
         self.max_bytes = max_bytes
 
     def fetch(self, source: object, sha256: object, field: str) -> Path:
-        """The verified local copy of `source` (`field` names the description field for error messages)."""
+        """The verified local copy of `source` (`field` names the description field for error messages): from
+        the cache, or, for a local file without a declared sha256, the file itself (nothing to verify, and the
+        caller copies it anyway: reading and hashing it here would only cost time)."""
         if not isinstance(source, str) or not source.strip():
             raise FileFetchError(f"{field}: file source must be a non-empty string, not {source!r}")
+        source = source.strip()
         expected = _expected_sha(sha256, field)
         if expected:
             cached = self.cache_dir / expected
             if cached.is_file():
                 return cached
-        data = self._read(source.strip(), field)
+        elif (local := self._local_path(source, field)) is not None:
+            return self._checked_local(local, field)
+        data = self._read(source, field)
         actual = sha256_bytes(data)
         if expected and actual != expected:
             raise FileFetchError(f"{field}: sha256 of {source} is {actual}, the description says {expected}")
@@ -182,37 +189,45 @@ class FileFetcher:
         return path
 
     def _read(self, source: str, field: str) -> bytes:
+        local = self._local_path(source, field)
+        if local is not None:
+            return self._checked_local(local, field).read_bytes()
         if is_url(source):
             return self._download(source, field)
+        relative = _relative(source, field)
+        if self.root.package is not None:
+            try:
+                return self.root.package.read(relative)
+            except FileFetchError as e:
+                raise FileFetchError(f"{field}: {e}") from None
+        if self.root.url is not None:
+            return self._download(join_url(self.root.url, relative), field)
+        raise FileFetchError(f"{field}: relative source {source!r} but the description has no known location")
+
+    def _local_path(self, source: str, field: str) -> Path | None:
+        """The local file `source` names, or None for a URL, a package entry or a source with no known root."""
+        if is_url(source):
+            return None
         if len(urlsplit(source).scheme) > 1:  # (a one-letter "scheme" is a Windows drive)
             raise FileFetchError(f"{field}: unsupported URL scheme in {source!r}")
         if os.path.isabs(source):
             if not self.allow_local:
                 raise FileFetchError(f"{field}: absolute local path {source!r} is not allowed here")
-            return self._read_local(Path(source), field)
-        relative = posixpath.normpath(unquote(source).replace("\\", "/"))
-        if relative.startswith("../") or relative == "..":
-            raise FileFetchError(f"{field}: {source!r} leaves the description's folder")
+            return Path(source)
+        relative = _relative(source, field)
         root = self.root
-        if root.package is not None:
-            try:
-                return root.package.read(relative)
-            except FileFetchError as e:
-                raise FileFetchError(f"{field}: {e}") from None
-        if root.url is not None:
-            return self._download(join_url(root.url, relative), field)
-        if root.folder is not None:
-            return self._read_local(root.folder / relative, field)
-        raise FileFetchError(f"{field}: relative source {source!r} but the description has no known location")
+        return root.folder / relative if root.package is None and root.url is None and root.folder else None
 
-    def _read_local(self, path: Path, field: str) -> bytes:
+    def _checked_local(self, path: Path, field: str) -> Path:
         try:
-            size = path.stat().st_size
+            info = path.stat()
         except OSError as e:
             raise FileFetchError(f"{field}: cannot read {path} ({e.strerror})") from None
-        if size > self.max_bytes:
-            raise FileFetchError(f"{field}: {path} has {size} bytes, more than the limit {self.max_bytes}")
-        return path.read_bytes()
+        if not stat.S_ISREG(info.st_mode):
+            raise FileFetchError(f"{field}: {path} is not a regular file")
+        if info.st_size > self.max_bytes:
+            raise FileFetchError(f"{field}: {path} has {info.st_size} bytes, more than the limit {self.max_bytes}")
+        return path
 
     def _download(self, url: str, field: str) -> bytes:
         from ..http import FetchError
@@ -221,6 +236,13 @@ class FileFetcher:
             return self.http.get(url, max_bytes=self.max_bytes).content
         except FetchError as e:
             raise FileFetchError(f"{field}: {e}") from None
+
+
+def _relative(source: str, field: str) -> str:
+    relative = posixpath.normpath(unquote(source).replace("\\", "/"))
+    if relative.startswith("../") or relative == "..":
+        raise FileFetchError(f"{field}: {source!r} leaves the description's folder")
+    return relative
 
 
 def _expected_sha(value: object, field: str) -> str | None:
