@@ -1,7 +1,7 @@
 """Wall time of `collection test` per runner versus the bare floor (fresh process: import the runtime, load
 the weights, one inference). Prints a Markdown table; not part of the test suite.
 
-    .venv/bin/python benchmarks/bench_model_tests.py [--repeat 3] [--device cpu|cuda] [--size 256]
+    .venv/bin/python benchmarks/bench_model_tests.py [--repeat 3] [--device cpu|cuda] [--size 256] [--runner onnx]
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--size", type=int, default=24, help="test image edge length")
+    parser.add_argument("--runner", action="append", choices=tuple(FLOOR), help="only this runner (repeatable)")
     args = parser.parse_args()
     _compile_package()
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +92,8 @@ def main() -> None:
         work = Path(tmp) / "work"
         print("| runner | floor (s) | collection test (s) | ratio |  \n|---|---|---|---|")
         for wf, script in FLOOR.items():
+            if args.runner and wf not in args.runner:
+                continue
             floor_cmd = [sys.executable, "-c", script.format(folder=folder, device=args.device)]
             test_cmd = [str(Path(sys.executable).with_name("collection")), "test", str(folder), "--weight-format", wf,
                         "--device", args.device, "--no-io", "--work-dir", str(work)]
