@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from collection_compiler.testing.compare import CHUNK, compare
+from collection_compiler.testing.compare import compare
 from collection_compiler.testing.description import ModelPlan, tolerance
+from collection_compiler.testing.processing import BLOCK
 
 TOL = {"absolute_tolerance": 1e-3, "relative_tolerance": 1e-3, "mismatched_elements_per_million": 100}
 E = np.linspace(-5, 5, 10_000, dtype=np.float32).reshape(100, 100)
@@ -55,12 +56,12 @@ def test_shape_and_nan_mismatches_fail():
 
 def test_mismatch_count_matches_the_plain_formula_with_nan_and_inf():
     rng = np.random.default_rng(1)
-    expected = rng.normal(0, 10, 100_002).astype(np.float32)  # several blocks, the last one partial
-    assert expected.size % CHUNK and expected.size > 3 * CHUNK
+    expected = rng.normal(0, 10, 400_001).astype(np.float32)  # several blocks, the last one partial
+    assert expected.size % BLOCK and expected.size > 3 * BLOCK
     actual = (expected + rng.normal(0, 0.02, expected.size)).astype(np.float32)
     actual[:5], expected[3:8] = np.nan, np.nan  # NaN on one side (0-2, 5-7) and on both (3, 4)
     actual[10:12], expected[10:13] = np.inf, np.inf  # inf - inf is NaN too, yet no mismatch
-    actual[-3], expected[CHUNK + 1] = np.nan, np.nan  # in later blocks
+    actual[-3], expected[BLOCK + 1] = np.nan, np.nan  # in later blocks
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     with np.errstate(invalid="ignore"):
         plain = (np.abs(a - e) > 1e-3 + 1e-3 * np.abs(e)) | (np.isnan(a) != np.isnan(e))

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .processing import for_blocks
+
 
 @dataclass
 class Comparison:
@@ -18,9 +20,6 @@ class Comparison:
     message: str | None  # error when not ok, warning when ok but with tolerated mismatches
     mismatched: int
     size: int
-
-
-CHUNK = 1 << 15  # elements per block: the float64 temporaries of a block stay in the CPU cache
 
 
 def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict[str, Any]) -> Comparison:
@@ -48,15 +47,15 @@ def compare(name: str, actual: np.ndarray, expected: np.ndarray, tolerance: dict
 
 
 def mismatches(actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float) -> np.ndarray:
-    """Where |a - e| > atol + rtol·|e| in float64, or exactly one side is NaN; computed block by block, bit for
-    bit as on the whole arrays, because large outputs would otherwise stream several float64 copies through
-    memory."""
+    """Where |a - e| > atol + rtol·|e| in float64, or exactly one side is NaN: bit for bit as on the whole
+    arrays, but block by block over the cores, because large outputs would otherwise stream several float64
+    copies through memory on one core."""
     a_flat, e_flat = actual.reshape(-1), expected.reshape(-1)
     bad = np.empty(a_flat.shape, dtype=bool)
-    with np.errstate(invalid="ignore", over="ignore"):
-        for start in range(0, a_flat.size, CHUNK):
-            block = slice(start, start + CHUNK)
-            a, e = a_flat[block].astype(np.float64), e_flat[block].astype(np.float64)
+
+    def work(block: slice) -> None:
+        a, e = a_flat[block].astype(np.float64), e_flat[block].astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):  # per thread
             diff = np.subtract(a, e)
             np.abs(diff, out=diff)
             limit = np.abs(e)
@@ -65,4 +64,6 @@ def mismatches(actual: np.ndarray, expected: np.ndarray, atol: float, rtol: floa
             np.greater(diff, limit, out=bad[block])
             if np.isnan(diff).any():  # only then can one side be NaN
                 bad[block] |= np.isnan(a) != np.isnan(e)
+
+    for_blocks(a_flat.size, work)
     return bad.reshape(actual.shape)
