@@ -6,14 +6,9 @@ output arrays (in `outputs` order); inputs are passed positionally, as the refer
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import platform
-import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +22,9 @@ class RunnerError(RuntimeError):
 
 def cpu_name() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        for line in lines:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
@@ -36,6 +33,8 @@ def cpu_name() -> str:
 
 
 def gpu_name() -> str:
+    import subprocess  # here, not at the top: a CPU test then starts without it
+
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
                              text=True, timeout=10, check=False)
@@ -128,6 +127,10 @@ def _load_state_dict(weights: dict[str, Any], target: Any) -> Any:
 
 
 def _architecture_callable(arch: dict[str, Any]) -> Callable[..., Any]:
+    import hashlib
+    import importlib.util
+    from pathlib import Path
+
     if arch.get("path"):
         path = Path(arch["path"])
         expected = arch.get("sha256")

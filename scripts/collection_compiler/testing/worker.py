@@ -14,7 +14,6 @@ import resource
 import sys
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -218,10 +217,11 @@ def main(argv: list[str]) -> int:
         request = sys.stdin.readline().split()
         if len(request) != 2:
             return 0  # the parent gave up on this description (e.g. static validation failed)
-        job_path, result_path = (Path(p) for p in request)
+        job_path, result_path = request
     else:
-        job_path, result_path = Path(argv[0]), Path(argv[1])
-    job = json.loads(job_path.read_text("utf-8"))
+        job_path, result_path = argv[0], argv[1]
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
     try:
         set_limits(job.get("limits") or {}, job["device"])
         result = run(job)
@@ -231,7 +231,8 @@ def main(argv: list[str]) -> int:
     except Exception as e:  # noqa: BLE001 - any failure of model code becomes a failed result
         message = str(e) if isinstance(e, TestFailure) else f"{type(e).__name__}: {e}"
         result = {"status": "failed", "errors": [message], "traceback": traceback.format_exc().splitlines()[-30:]}
-    result_path.write_text(json.dumps(result, default=str), "utf-8")
+    with open(result_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(result, default=str))
     return 0
 
 
