@@ -214,11 +214,19 @@ def write_version_summaries(site: SiteTree, work: WorkDir, rid: str, vid: str, r
     their content changed. Returns `{"status", "statuses", "links"}` for collection.json: `links` are the
     application links of partners whose tests of this version all pass.
     """
+    return summarise_version(site, work, rid, vid, rdf_sha256, published_partners, resource_type=resource_type,
+                             site_url=site_url, git_base=git_base)[1]
+
+
+def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha256: str,
+                      published_partners: Sequence[Any], *, resource_type: str, site_url: str, git_base: str
+                      ) -> tuple[str, dict[str, Any]]:
+    """`write_version_summaries`, also returning the inputs digest the two files are keyed on."""
     partner_ids, expected, link = _parameters(rid, vid, published_partners, resource_type, site_url)
     digest = _inputs_digest(work, rid, vid, partner_ids, [rdf_sha256, expected, link, git_base])
     known = read_json(site.summary_json(rid, vid))
     if isinstance(known, dict) and known.get("inputs_sha256") == digest and site.test_summary(rid, vid).is_file():
-        return known["outcome"]  # nothing that goes into the two files changed: neither is read nor written
+        return digest, known["outcome"]  # nothing that goes into the two files changed: neither is read nor written
     ours = read_results(work, rid, vid)
     records = read_partner_records(work, rid, vid, partner_ids)
     summary = build_test_summary(rdf_sha256, ours, records)
@@ -226,7 +234,7 @@ def write_version_summaries(site: SiteTree, work: WorkDir, rid: str, vid: str, r
     outcome = {"status": summary["status"], "statuses": summary["statuses"], "links": application_links(records)}
     write_text_atomic(site.test_summary(rid, vid), yamlio.dump_yaml(summary))
     write_text_atomic(site.summary_json(rid, vid), json_text({**rows, "inputs_sha256": digest, "outcome": outcome}))
-    return outcome
+    return digest, outcome
 
 
 def _parameters(rid: str, vid: str, published_partners: Sequence[Any], resource_type: str, site_url: str

@@ -24,7 +24,7 @@ from ..partners_registry import load_registrations
 from ..plan import publish_pending
 from ..settings import Settings
 from ..state import read_published
-from ..summaries import summary_inputs_digest, write_version_summaries
+from ..summaries import summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,7 @@ def _publish_version(job: tuple) -> list[Any]:
     tree, work, rid, vid, rdf_sha256, registrations, resource_type, settings = job
     link_atomic(work.version_rdf(rid, vid, settings.previous), tree.rdf(rid, vid))
     params = {"resource_type": resource_type, "site_url": settings.site_url, "git_base": settings.git_base}
-    outcome = write_version_summaries(tree, work, rid, vid, rdf_sha256, registrations, **params)
-    return [summary_inputs_digest(work, rid, vid, rdf_sha256, registrations, **params), outcome]
+    return list(summarise_version(tree, work, rid, vid, rdf_sha256, registrations, **params))
 
 
 def versions_with_partner_results(work: WorkDir) -> set[str]:
