@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import ids
 
 
@@ -22,7 +24,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    fd, tmp = _temp_beside(path)
+    fd, tmp = _temp_beside(os.fspath(path))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -33,14 +35,20 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def _temp_beside(path: Path) -> tuple[int, str]:
-    """A new temp file in `path`'s folder, creating the folder when missing (asked only then: a `mkdir` per
-    write is a large share of writing thousands of small files)."""
+def _temp_beside(name: str) -> tuple[int, str]:
+    """A new temp file beside `name`, named after this process and thread (`mkstemp`'s random names cost a
+    third of writing a small file; it is the fallback when a crashed process left that name). The folder is
+    created when missing, asked only then: a `mkdir` per write is a large share of writing thousands of files."""
+    folder, base = os.path.split(name)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
-        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        return os.open(tmp, flags, 0o644), tmp
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.makedirs(folder, exist_ok=True)
+        return os.open(tmp, flags, 0o644), tmp
+    except FileExistsError:
+        return tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=".tmp")
 
 
 def link_atomic(source: Path, target: Path) -> None:
@@ -48,16 +56,20 @@ def link_atomic(source: Path, target: Path) -> None:
     creating a file), a copy across file systems. Files are only ever replaced, never written in place, so
     the two names cannot affect each other later."""
     try:
+        os.link(source, target)  # a new name appears with its whole content: atomic without a temp name
+        return
+    except FileNotFoundError:
+        if target.parent.is_dir():
+            raise  # the source is missing
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return link_atomic(source, target)
+    except FileExistsError:
         if os.path.samefile(source, target):
             return
-    except FileNotFoundError:
-        pass
+    except OSError:
+        pass  # another file system: copied below
     temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.link")
-    try:
-        _link_or_copy(source, temp)
-    except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(source, temp)
+    _link_or_copy(source, temp)
     os.replace(temp, target)
 
 
@@ -75,20 +87,40 @@ def write_text_atomic(path: Path, text: str) -> bool:
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def json_bytes(value: Any, indent: int | None = 2) -> bytes:
+    """Deterministic JSON: sorted keys, UTF-8, two-space indent (or compact), trailing newline.
+
+    orjson writes it ten times faster than the standard library, which matters for the 30 MB machine files of a
+    large collection. It refuses integers beyond 64 bits and keys that are not strings; the standard library
+    takes those."""
+    option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_APPEND_NEWLINE
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        separators = (",", ": ") if indent else (",", ":")
+        return (json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2 if indent else None,
+                           separators=separators, allow_nan=False) + "\n").encode("utf-8")
+
+
 def json_text(value: Any, indent: int | None = 2) -> str:
-    """Deterministic JSON: sorted keys, UTF-8, trailing newline."""
-    separators = (",", ": ") if indent else (",", ":")
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, separators=separators,
-                      allow_nan=False) + "\n"
+    return json_bytes(value, indent).decode("utf-8")
 
 
 def write_json(path: Path, value: Any, indent: int | None = 2) -> bool:
-    return write_text_atomic(path, json_text(value, indent))
+    return write_bytes_atomic(path, json_bytes(value, indent))
+
+
+def parse_json(data: bytes | str) -> Any:
+    """JSON from bytes or text (orjson; the standard library's error message for malformed input)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def read_json(path: Path, default: Any = None) -> Any:
     try:
-        return json.loads(path.read_text("utf-8"))
+        return parse_json(path.read_bytes())
     except FileNotFoundError:
         return default
 

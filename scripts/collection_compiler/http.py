@@ -21,6 +21,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError
 
 from . import __version__
+from .files import parse_json
 from .settings import Settings
 
 T = TypeVar("T")
@@ -60,7 +61,7 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.content)
+            return parse_json(self.content)
         except ValueError as e:
             raise FetchError(self.url, f"malformed JSON response ({e})") from None
 

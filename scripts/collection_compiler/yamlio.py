@@ -177,13 +177,16 @@ def normalise(value: Any) -> Any:
 
 
 def json_safe(value: Any) -> Any:
-    """`normalise`, and non-finite floats as the strings "inf", "-inf", "nan" (JSON has no such numbers)."""
+    """`normalise`, non-finite floats as the strings "inf", "-inf", "nan" (JSON has no such numbers), and
+    integers beyond 64 bits as strings (most JSON readers, JavaScript's among them, cannot hold them)."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 64):
+        return str(value)
     return normalise(value)
 
 

@@ -19,7 +19,7 @@ from .. import ids, results, yamlio
 from ..files import link_atomic, read_json, write_bytes_atomic, write_json
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
-from ..parallel import cpu_map
+from ..parallel import cpu_map, gc_paused
 from ..partners_registry import load_registrations
 from ..plan import publish_pending
 from ..settings import Settings
@@ -191,7 +191,7 @@ def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[s
 
 def collection_document(template: dict[str, Any], entries: list[dict[str, Any]], partners: list[dict[str, Any]],
                         published: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    root = collection_root(template)
+    root = yamlio.json_safe(collection_root(template))  # entries, partners and counts are JSON-safe already
     types = {e["id"]: e["type"] for e in entries}
     n_resources = Counter(types.values())
     n_versions = Counter()
@@ -200,7 +200,7 @@ def collection_document(template: dict[str, Any], entries: list[dict[str, Any]],
     root["config"] = {**root["config"], "partners": partners, "n_resources": dict(sorted(n_resources.items())),
                       "n_resource_versions": dict(sorted(n_versions.items()))}
     root["collection"] = entries
-    return yamlio.json_safe(root)
+    return root
 
 
 # ---- other published files -------------------------------------------------------------------------------
@@ -235,6 +235,7 @@ def _render_site(site: SiteTree, settings: Settings) -> None:
 
 # ---- the stage -------------------------------------------------------------------------------------------
 
+@gc_paused()
 def build(settings: Settings, site: bool = True) -> BuildReport:
     work, tree = WorkDir(settings.work_dir), SiteTree(settings.out)
     template = load_template(settings.repo_root)

@@ -25,7 +25,7 @@ from ..files import read_json, sha256_bytes, sha256_file, write_bytes_atomic, wr
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
-from ..parallel import StreamingMap
+from ..parallel import StreamingMap, gc_paused
 from ..partners_registry import load_registrations
 from ..settings import Settings
 from ..sources import partners as partner_source
@@ -236,8 +236,8 @@ def parse_new(versions: list[Version], parser: ParsePipeline, settings: Settings
             version.data = result
     kept = []
     for version in versions:
-        if version.data is None and (version.previous is None
-                                     or not _previous_rdf(settings, version.rid, version.vid)):
+        if version.data is None and (version.previous is None or settings.previous is None
+                                     or not _in_previous(settings.previous, version.rid, version.vid)):
             continue  # nothing usable: never published, or input broken and no previous deploy
         kept.append(version)
     return kept
@@ -392,6 +392,7 @@ def _reset_work(work: WorkDir) -> None:
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 
+@gc_paused()
 def update(settings: Settings) -> UpdateReport:
     _exists.cache_clear()  # the previous deploy may have changed since the last call in this process
     _published.cache_clear()
