@@ -7,13 +7,14 @@ import math
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml as pyyaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from . import yamlemit, yamlread
+from . import yamlread
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 MAX_YAML_BYTES = 2_000_000
 MAX_ALIASES = 100
@@ -62,10 +63,17 @@ _HAS_LIBYAML = hasattr(pyyaml, "CSafeLoader")
 _local = threading.local()
 
 
+class _RuamelError(ValueError):
+    """ruamel's parse error, carried as a ValueError (ruamel is imported only when needed)."""
+
+
 def _ruamel_loader() -> YAML:
-    """ruamel's pure-Python YAML 1.2 parser, one per thread (they are not thread-safe)."""
+    """ruamel's pure-Python YAML 1.2 parser, one per thread (they are not thread-safe). Imported on first use:
+    most documents never need it, and it is a tenth of `collection test`'s start-up."""
     yaml = getattr(_local, "loader", None)
     if yaml is None:
+        from ruamel.yaml import YAML
+
         yaml = YAML(typ="safe", pure=True)
         yaml.version = (1, 2)
         yaml.allow_duplicate_keys = False
@@ -83,7 +91,12 @@ def _parse(text: str) -> Any:
             raise  # a duplicate key or a non-scalar key: not a parser limitation
         except pyyaml.YAMLError:
             pass
-    return _ruamel_loader().load(text)
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _ruamel_loader().load(text)
+    except YAMLError as e:
+        raise _RuamelError(str(e)) from None
 
 
 class _Dumper(getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)):  # type: ignore[misc]
@@ -116,7 +129,7 @@ def load_yaml_bytes(data: bytes, source: str = "<yaml>", max_bytes: int = MAX_YA
         raise YamlLoadError(f"{source}: more than {MAX_ALIASES} YAML aliases")
     try:
         value = _parse(text)
-    except (YAMLError, pyyaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2020-13-45
+    except (pyyaml.YAMLError, ValueError) as e:  # ValueError: ruamel's errors, a date such as 2020-13-45
         raise YamlLoadError(f"{source}: invalid YAML: {_short(e)}") from None
     except RecursionError:
         raise YamlLoadError(f"{source}: document nested too deeply") from None
@@ -196,6 +209,8 @@ def dump_yaml(value: Any) -> str:
     Plain data goes through `yamlemit` (ten times faster); what it does not take goes through PyYAML's
     libyaml emitter (strings that a YAML 1.1 reader would take for booleans or numbers are quoted).
     """
+    from . import yamlemit  # its patterns take ~10 ms to compile; reading YAML needs none of it
+
     try:
         return yamlemit.dump(value)
     except yamlemit.Unsupported:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from collection_compiler import yamlio
+from collection_compiler import nicknames, yamlio
 from collection_compiler.demo import DemoWorld, git_commit_tree
 from collection_compiler.fakes.zenodo import FakeRecord
 from collection_compiler.settings import Settings
@@ -328,3 +328,39 @@ def test_a_tree_without_its_published_index_is_checked_on_disk(world: DemoWorld,
     assert {r.path for r in world.zenodo.requests_to(r"/files/")} == {"/api/records/1001/files/rdf.yaml/content"}
     assert report.written == 1 and (site / "rdfs" / MODEL / "1001" / "rdf.yaml").is_file()
     assert (site / "state" / "published.json").is_file()
+
+
+def _colliding_concepts() -> tuple[int, int]:
+    """Two concept ids whose derived nicknames collide (the later one must get another)."""
+    seen: dict[str, int] = {}
+    for concept in range(5000, 9000, 10):
+        name, _ = nicknames.derive(f"10.5281/zenodo.{concept}", set())
+        if name in seen:
+            return seen[name], concept
+        seen[name] = concept
+    raise AssertionError("no collision among 400 ids")
+
+
+def test_nicknames_stay_unique_when_materialised_while_fetching(world: DemoWorld):
+    """RDFs are materialised with a provisional nickname while others download; where the final one differs (a
+    collision among new resources, a nickname proposed by the RDF), the published RDF carries the final one."""
+    first, second = _colliding_concepts()
+    record = world.zenodo.records[1002]
+    rdf = record.files["rdf.yaml"].decode()
+    assert "\nconfig:" not in rdf
+    proposing = rdf + "config:\n  bioimageio:\n    nickname: wise-owl\n"
+    for offset, concept in enumerate((first, second, 9990)):
+        files = {**record.files, "rdf.yaml": (proposing if concept == 9990 else rdf).encode()}
+        world.zenodo.add(FakeRecord(concept + 1, concept, f"2024-06-0{offset + 1}T00:00:00+00:00", record.keywords,
+                                    files, f"Model {concept}", "1.0.0"))
+    settings = world.settings()
+    update_and_build(settings)
+    published = {rid: e for rid, e in entries(settings.out).items() if e["type"] == "model"}
+    names = [e["nickname"] for e in published.values()]
+    assert len(names) == len(set(names)) == 5
+    assert published["10.5281/zenodo.9990"]["nickname"] == "wise-owl"
+    for rid, entry in published.items():
+        for vid in entry["versions"]:
+            materialised = yamlio.load_yaml_file(settings.out / "rdfs" / rid / vid / "rdf.yaml")
+            assert materialised["config"]["bioimageio"]["nickname"] == entry["nickname"], (rid, vid)
+            assert materialised["config"]["bioimageio"]["nickname_icon"] == entry["nickname_icon"]

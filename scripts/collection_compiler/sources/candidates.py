@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 
 @dataclass
 class Candidate:
@@ -34,10 +36,15 @@ class SourceOutcome:
     reused: bool = False  # the source is unchanged: everything comes from the previous deploy
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # one instance: `json.dumps` with options builds one a call
+def _encoded(part: Any) -> bytes:
+    if isinstance(part, str):  # the common case, once per version: no JSON encoding
+        return part.encode()
+    try:
+        return orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str)  # 5x the standard library's speed
+    except TypeError:  # keys that are not strings, integers beyond 64 bits
+        return json.dumps(part, sort_keys=True, default=str).encode()
 
 
 def fingerprint(*parts: Any) -> str:
-    """A short digest of plain data. Strings (the common case, once per version) skip the JSON encoding."""
-    text = "\x1f".join(p if isinstance(p, str) else _ENCODER.encode(p) for p in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """A short digest of plain data."""
+    return hashlib.sha256(b"\x1f".join(map(_encoded, parts))).hexdigest()[:32]

@@ -135,9 +135,11 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
 
 def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             needs_fetch: Callable[[Candidate], bool],
-            on_fetched: Callable[[Candidate], None] = lambda candidate: None) -> SourceOutcome:
+            on_fetched: Callable[[Candidate], None] = lambda candidate: None,
+            on_listed: Callable[[list[Candidate]], None] = lambda candidates: None) -> SourceOutcome:
     """List the records and fetch the RDFs that `needs_fetch` asks for (new or changed versions; concurrently,
-    bounded), handing each to `on_fetched` as it arrives. The others keep raw=None."""
+    bounded), handing the list to `on_listed` first and each to `on_fetched` as it arrives. The others keep
+    raw=None."""
     outcome = SourceOutcome("zenodo")
     try:
         hits = list_records(client, settings, config)
@@ -153,6 +155,7 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             seen.add((candidate.resource_id, candidate.version_id))
             outcome.candidates.append(candidate)
     to_fetch = [c for c in outcome.candidates if needs_fetch(c)]
+    on_listed(to_fetch)
 
     def fetch(candidate: Candidate) -> bytes | str:
         try:

@@ -99,16 +99,15 @@ def versions_with_partner_results(work: WorkDir) -> set[str]:
 
 
 def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[dict[str, Any]]],
-                     index: dict[str, Any], settings: Settings, before: dict[str, Any], checked: set[str]
+                     index: dict[str, Any], settings: Settings, held: dict[str, list[Any]], checked: set[str]
                      ) -> dict[str, list[Any]]:
     """Every published version's RDF and summaries in the tree; returns the new `state/published.json`.
 
-    A version the tree already holds with the same RDF, and without result or partner files whose summaries
-    could have changed, is left alone without touching the disk: on a large collection that is most of them."""
+    A version the tree already holds (`held`: its `state/published.json`) with the same summary inputs digest
+    (which covers the RDF's sha256), and without result or partner files whose summaries could have changed,
+    is left alone without touching the disk: on a large collection that is most of them."""
     registrations = load_registrations(settings.repo_root)[0]
-    held = read_published(tree.root) or {}
     with_files = checked | versions_with_partner_results(work)
-    shas = {key: (record or {}).get("rdf_sha256") for key, record in (before.get("versions") or {}).items()}
     records: dict[str, list[Any]] = {}
     jobs, keys = [], []
     for rid, versions in published.items():
@@ -116,7 +115,7 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
         for v in versions:
             key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
             known = held.get(key)
-            if known and key not in with_files and shas.get(key) == sha and known[0] == summary_inputs_digest(
+            if known and key not in with_files and known[0] == summary_inputs_digest(
                     work, rid, v["version_id"], sha, registrations, resource_type=resource_type,
                     site_url=settings.site_url, git_base=settings.git_base, read_files=False):
                 records[key] = known
@@ -127,11 +126,12 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
     return records
 
 
-def published_before(site: SiteTree, state: dict[str, Any]) -> set[str]:
-    """The `<rid>/<vid>` folders the tree holds before this build: as its own state says, or (a tree without
-    state) found by walking `rdfs/`. Asked before publishing, so a new tree is not walked after it is filled."""
-    if isinstance(state.get("versions"), dict):
-        return set(state["versions"])
+def published_before(site: SiteTree, held: dict[str, list[Any]] | None) -> set[str]:
+    """The `<rid>/<vid>` folders the tree holds before this build: as its `state/published.json` says, or (a
+    tree without one) found by walking `rdfs/`. Asked before publishing, so a new tree is not walked after it
+    is filled."""
+    if held is not None:
+        return set(held)
     root = str(site.rdfs)
     return {os.path.relpath(top, root).replace(os.sep, "/") for top, _, names in os.walk(root) if "rdf.yaml" in names}
 
@@ -250,11 +250,10 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
         if versions:
             published[rid] = versions
     tree.root.mkdir(parents=True, exist_ok=True)
-    tree_state = read_json(tree.source_state, default=None)
-    tree_state = tree_state if isinstance(tree_state, dict) else {}
-    before = published_before(tree, tree_state)
+    held = read_published(tree.root)
+    before = published_before(tree, held)
     partners = read_json(work.partners, default=[]) or []
-    records = publish_versions(tree, work, published, index, settings, tree_state, checked)
+    records = publish_versions(tree, work, published, index, settings, held or {}, checked)
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
         newest = records[f"{rid}/{versions[0]['version_id']}"][1]

@@ -53,7 +53,7 @@ class Version:
     candidate: Candidate
     key: str
     status: str
-    data: dict[str, Any] | None = None  # parsed input RDF (None when reused)
+    ingested: Ingested | None = None  # parsed and materialised while fetching (None when not fetched)
     previous: dict[str, Any] | None = None  # previous state record
     rdf_sha256: str | None = None
     entry: dict[str, Any] = field(default_factory=dict)  # the collection.json fields of its RDF
@@ -111,21 +111,24 @@ def _published(previous: Path) -> frozenset[str] | None:
     return None if index is None else frozenset(index)
 
 
-def _carried_over(previous: State, origin: str) -> list[Candidate]:
+def _carried_over(records: list[dict[str, Any]]) -> list[Candidate]:
     """The previous deploy's versions of a source that failed or did not change."""
-    carried = []
+    return [Candidate(resource_id=record["resource_id"], version_id=record["version_id"], source=record["source"],
+                      root_url=record.get("root_url", ""), fingerprint=record["fingerprint"],
+                      bioimageio=record.get("bioimageio") or {}, partner_id=record.get("partner_id"),
+                      download_count=record.get("download_count"))
+            for record in records]
+
+
+def _by_origin(previous: State) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in previous.versions.values():
-        if record.get("origin") == origin:
-            carried.append(Candidate(
-                resource_id=record["resource_id"], version_id=record["version_id"], source=record["source"],
-                root_url=record.get("root_url", ""), fingerprint=record["fingerprint"],
-                bioimageio=record.get("bioimageio") or {}, partner_id=record.get("partner_id"),
-                download_count=record.get("download_count")))
-    return carried
+        grouped[record.get("origin")].append(record)
+    return grouped
 
 
 def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger,
-                    parser: ParsePipeline) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
+                    pipeline: IngestPipeline) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
     registrations, registration_errors = load_registrations(settings.repo_root)
 
     def needs_fetch(candidate: Candidate) -> bool:
@@ -149,14 +152,15 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
         # partners are read while Zenodo downloads; the client bounds the requests of both together
         partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_commit)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
-                                   parser.submit)]
+                                   pipeline.submit, pipeline.expect)]
         outcomes += partners.result()
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
+    previous_by_origin = _by_origin(previous)
     for outcome in outcomes:
         state.mark(outcome.name, outcome.error, previous)
         if outcome.error or outcome.reused:
-            candidates += _carried_over(previous, outcome.name)
+            candidates += _carried_over(previous_by_origin.get(outcome.name, []))
         else:
             candidates += outcome.candidates
         if outcome.name.startswith("partner:"):
@@ -173,59 +177,110 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
 
 # ---- parsing and materialising (CPU-bound: worker processes) ---------------------------------------------
 
-def _parse_job(job: tuple[str, bytes | dict[str, Any]]) -> dict[str, Any] | str:
-    source, raw = job
+@dataclass(frozen=True)
+class IngestJob:
+    """Parse one RDF (fetched bytes, a partner's entry, or a previous deploy's file at `source`) and write it
+    materialised to `target`. `nickname` is given to models only when `models_only` (a provisional name, given
+    before the resource's type is known), otherwise whatever the type."""
+    source: str
+    raw: bytes | dict[str, Any] | None
+    params: dict[str, Any]
+    nickname: tuple[str, str] | None
+    models_only: bool
+    target: str
+
+
+@dataclass
+class Ingested:
+    """What the main process keeps of a materialised RDF (the document itself stays on the worker)."""
+    type: Any
+    name: Any
+    proposed_nickname: Any  # `config.bioimageio.nickname` of the input
+    nickname: tuple[str, str] | None  # the one written into the materialised RDF
+    rdf_sha256: str
+    entry: dict[str, Any]  # its collection.json fields
+
+
+def _ingest_job(job: IngestJob) -> Ingested | str:
+    """Runs on a worker process; returns the parse error as a string."""
     try:
-        data = raw if isinstance(raw, dict) else yamlio.load_mapping(raw, source)
+        raw = Path(job.source).read_bytes() if job.raw is None else job.raw
+        data = yamlio.normalise(raw if isinstance(raw, dict) else yamlio.load_mapping(raw, job.source))
     except yamlio.YamlLoadError as e:
         return str(e)
-    return yamlio.normalise(data)
-
-
-def _materialise_job(job: tuple[dict[str, Any], dict[str, Any], str]) -> tuple[str, dict[str, Any]]:
-    """Write one materialised RDF; returns its sha256 and its collection.json fields."""
-    data, params, target = job
-    document = rdf.materialise(data, **params)
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    proposed = (config.get("bioimageio") or {}).get("nickname") if isinstance(config.get("bioimageio"), dict) else None
+    nickname = job.nickname if job.nickname and (data.get("type") == "model" or not job.models_only) else None
+    bioimageio = dict(job.params["bioimageio"])
+    if nickname:
+        bioimageio["nickname"], bioimageio["nickname_icon"] = nickname
+    document = rdf.materialise(data, **{**job.params, "bioimageio": bioimageio})
     content = yamlio.dump_yaml(document).encode("utf-8")
-    write_bytes_atomic(Path(target), content)
-    return sha256_bytes(content), rdf.entry_fields(document)
+    write_bytes_atomic(Path(job.target), content)
+    return Ingested(data.get("type"), data.get("name"), proposed, nickname, sha256_bytes(content),
+                    rdf.entry_fields(document))
 
 
 def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -> str:
     return fingerprint(candidate.fingerprint, bioimageio, settings.site_url, rdf.MATERIALISER_VERSION)
 
 
-class ParsePipeline:
-    """Parses each fetched RDF on a worker process as soon as it arrives, while the others download."""
+def _params(candidate: Candidate, status: str, settings: Settings) -> dict[str, Any]:
+    return {"resource_id": candidate.resource_id, "version_id": candidate.version_id,
+            "root_url": candidate.root_url, "site_url": settings.site_url,
+            "bioimageio": {**candidate.bioimageio, "status": status, "version_id": candidate.version_id}}
 
-    def __init__(self, settings: Settings):
-        self._map: StreamingMap = StreamingMap(_parse_job, settings.concurrency)
+
+class IngestPipeline:
+    """Parses and materialises each fetched RDF on a worker process as soon as it arrives, while the others
+    download. A resource's nickname is final only once every RDF is parsed (it depends on the newest version's
+    type and proposed nickname), so a provisional one is used: the nickname given before, or the one derived in
+    id order over the new resources listed, as if all were models without a proposed nickname (nearly all are).
+    The few versions whose final nickname differs are materialised again afterwards."""
+
+    def __init__(self, settings: Settings, work: WorkDir, ledger: Ledger, given: dict[str, tuple[str, str]]):
+        self.settings, self.work, self.ledger, self.given = settings, work, ledger, given
+        self._taken = {name for name, _ in given.values()}
+        self._provisional: dict[str, tuple[str, str]] = {}
+        self._map: StreamingMap = StreamingMap(_ingest_job, settings.concurrency)
         self._submitted: list[Candidate] = []
         self._ids: set[int] = set()
 
-    def submit(self, candidate: Candidate) -> None:
-        if candidate.raw is not None and id(candidate) not in self._ids:
-            self._ids.add(id(candidate))
-            self._submitted.append(candidate)
-            source = f"{candidate.root_url} ({candidate.resource_id}/{candidate.version_id})"
-            self._map.submit((source, candidate.raw))
+    def expect(self, candidates: list[Candidate]) -> None:
+        """The versions about to be fetched: derive the provisional nicknames of their new resources."""
+        self._provisional = nicknames.assign({c.resource_id for c in candidates}, self.given)
 
-    def results(self) -> dict[int, dict[str, Any] | str]:
-        """Parsed RDF (or the error) by `id()` of the candidate."""
+    def provisional_nickname(self, rid: str) -> tuple[str, str]:
+        return self.given.get(rid) or self._provisional.get(rid) or nicknames.derive(rid, self._taken)
+
+    def submit(self, candidate: Candidate) -> None:
+        status = _version_status(self.ledger, candidate)
+        if candidate.raw is None or status is None or id(candidate) in self._ids:
+            return
+        self._ids.add(id(candidate))
+        self._submitted.append(candidate)
+        rid, vid = candidate.resource_id, candidate.version_id
+        self._map.submit(IngestJob(f"{candidate.root_url} ({rid}/{vid})", candidate.raw,
+                                   _params(candidate, status, self.settings), self.provisional_nickname(rid),
+                                   True, str(self.work.rdf(rid, vid))))
+
+    def results(self) -> dict[int, Ingested | str]:
+        """The outcome (or the parse error) by `id()` of the candidate."""
         return {id(c): r for c, r in zip(self._submitted, self._map.results(), strict=True)}
 
     def close(self) -> None:
         self._map.close()
 
 
-def parse_new(versions: list[Version], parser: ParsePipeline, settings: Settings, state: State) -> list[Version]:
-    """Parse the fetched RDFs; a version that cannot be fetched or parsed keeps its previous deploy if any.
-    A rejected input is remembered (with its fingerprint) so it is not fetched again until it changes."""
+def ingest_new(versions: list[Version], pipeline: IngestPipeline, settings: Settings, state: State) -> list[Version]:
+    """Collect the parsed and materialised RDFs; a version that cannot be fetched or parsed keeps its previous
+    deploy if any. A rejected input is remembered (with its fingerprint) so it is not fetched again until it
+    changes."""
     for version in versions:
-        parser.submit(version.candidate)  # partner entries, and anything not handed over while fetching
-    parsed = parser.results()
+        pipeline.submit(version.candidate)  # partner entries, and anything not handed over while fetching
+    outcomes = pipeline.results()
     for version in versions:
-        result = parsed.get(id(version.candidate))
+        result = outcomes.get(id(version.candidate))
         if isinstance(result, str):
             c = version.candidate
             state.rejected[f"{version.rid}/{version.vid}"] = {
@@ -233,73 +288,85 @@ def parse_new(versions: list[Version], parser: ParsePipeline, settings: Settings
                 "source": "zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"}
             version.candidate.raw = None  # fall back to the previous deploy below
         elif result is not None:
-            version.data = result
+            version.ingested = result
     kept = []
     for version in versions:
-        if version.data is None and (version.previous is None or settings.previous is None
-                                     or not _in_previous(settings.previous, version.rid, version.vid)):
+        if version.ingested is None and (version.previous is None or settings.previous is None
+                                         or not _in_previous(settings.previous, version.rid, version.vid)):
             continue  # nothing usable: never published, or input broken and no previous deploy
         kept.append(version)
     return kept
 
 
-def materialise_all(versions: list[Version], nick: dict[str, tuple[str, str]], settings: Settings,
-                    work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
-    """Write work/rdfs for new and changed versions, running `meanwhile` while worker processes do it; returns
-    (materialised, reused). A reused version is not copied: the work folder refers to the previous deploy."""
-    pipeline: StreamingMap = StreamingMap(_materialise_job, settings.concurrency)
+def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], settings: Settings,
+                     work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
+    """Finish every version's materialised RDF once nicknames are final, running `meanwhile` while worker
+    processes work; returns (materialised, reused). Materialised while fetching, with the final nickname: kept.
+    With another nickname: written again from its input. Not fetched: reused when its key is unchanged (not
+    copied: the work folder refers to the previous deploy), else written again from the previous deploy's RDF
+    (materialising is idempotent)."""
+    pipeline: StreamingMap = StreamingMap(_ingest_job, settings.concurrency)
     targets = []
     reused = 0
     for version in versions:
-        bio = {**version.candidate.bioimageio, "status": version.status, "version_id": version.vid}
-        if version.rid in nick:
-            bio["nickname"], bio["nickname_icon"] = nick[version.rid]
-        version.key = _key(version.candidate, bio, settings)
-        if version.data is None and version.previous and version.previous.get("key") == version.key \
+        c = version.candidate
+        params = _params(c, version.status, settings)
+        final = nick.get(version.rid)
+        bio = {**params["bioimageio"], **({"nickname": final[0], "nickname_icon": final[1]} if final else {})}
+        version.key = _key(c, bio, settings)
+        done = version.ingested
+        if done is not None and done.nickname == final:
+            continue
+        if done is None and version.previous and version.previous.get("key") == version.key \
                 and "entry" in version.previous:
             version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
             reused += 1
             continue
-        previous_file = _previous_rdf(settings, version.rid, version.vid)
-        data = version.data if version.data is not None else yamlio.load_mapping(
-            previous_file.read_bytes(), str(previous_file))  # materialising is idempotent
-        params = {"resource_id": version.rid, "version_id": version.vid, "root_url": version.candidate.root_url,
-                  "site_url": settings.site_url, "bioimageio": bio}
-        pipeline.submit((data, params, str(work.rdf(version.rid, version.vid))))
+        source = f"{c.root_url} ({c.resource_id}/{c.version_id})" if done is not None else \
+            str(_previous_rdf(settings, version.rid, version.vid))
+        pipeline.submit(IngestJob(source, c.raw if done is not None else None, params, final, False,
+                                  str(work.rdf(version.rid, version.vid))))
         targets.append(version)
     meanwhile()
-    for version, (sha, entry) in zip(targets, pipeline.results(), strict=True):
-        version.rdf_sha256, version.entry = sha, entry
-    return len(targets), reused
+    again = dict(zip(map(id, targets), pipeline.results(), strict=True))
+    for version in versions:
+        outcome = again.get(id(version), version.ingested)
+        if isinstance(outcome, str):  # the previous deploy's own RDF no longer parses
+            raise yamlio.YamlLoadError(outcome)
+        if outcome is not None:
+            version.rdf_sha256, version.entry = outcome.rdf_sha256, outcome.entry
+    return len(versions) - reused, reused
 
 
 # ---- resources, nicknames, ledger ------------------------------------------------------------------------
 
 def _resource_type(version: Version) -> str:
-    data = version.data if version.data is not None else version.previous or {}
-    value = data.get("type")
+    value = version.ingested.type if version.ingested else (version.previous or {}).get("type")
     return value if isinstance(value, str) and value else "unknown"
 
 
 def _resource_name(version: Version) -> str:
-    data = version.data if version.data is not None else version.previous or {}
-    value = data.get("name")
+    value = version.ingested.name if version.ingested else (version.previous or {}).get("name")
     return value.strip() if isinstance(value, str) and value.strip() else version.rid
+
+
+def given_nicknames(ledger: Ledger, previous: State) -> dict[str, tuple[str, str]]:
+    """Nicknames are kept forever: the ledger's, and those earlier runs gave."""
+    return {**{rid: (n[0], n[1]) for rid, n in previous.nicknames.items()}, **ledger.nicknames()}
 
 
 def assign_nicknames(groups: dict[str, list[Version]], ledger: Ledger, previous: State,
                      state: State) -> dict[str, tuple[str, str]]:
     """Ledger first, then nicknames given before, then a valid free one from the RDF, then a derived one."""
-    given = {rid: (n[0], n[1]) for rid, n in previous.nicknames.items()}
-    given.update(ledger.nicknames())
+    given = given_nicknames(ledger, previous)
     taken = {name for name, _ in given.values()}
     models = sorted(rid for rid, versions in groups.items() if _resource_type(versions[0]) == "model")
     result = {rid: given[rid] for rid in models if rid in given}
     for rid in models:
         if rid in result:
             continue
-        newest = groups[rid][0].data or {}
-        proposed = ((newest.get("config") or {}).get("bioimageio") or {}).get("nickname")
+        newest = groups[rid][0].ingested
+        proposed = newest.proposed_nickname if newest else None
         if isinstance(proposed, str) and nicknames.is_known(proposed) and proposed not in taken:
             result[rid] = (proposed, nicknames.icon_of(proposed) or "")
             taken.add(proposed)
@@ -354,7 +421,9 @@ def _state_record(version: Version, origin: str) -> dict[str, Any]:
 def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, tuple[str, str]],
                            work: WorkDir, previous: State, state: State) -> None:
     """Write the proposals that are new or changed since the previous run (an unchanged one already has its
-    review pull request)."""
+    review pull request). Files are written by a few threads: creating thousands of small files and folders is
+    kernel work, which then spreads over the cores."""
+    files: list[tuple[Path, str]] = []
     for rid, versions in groups.items():
         if versions[0].candidate.source != "zenodo":
             continue
@@ -367,7 +436,9 @@ def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nic
             digest = fingerprint(entry.to_yaml() if entry else None, new, nick.get(rid))
             state.proposals[rid] = digest
             if previous.proposals.get(rid) != digest:  # YAML is written only for a new or changed proposal
-                write_text_atomic(work.ledger_proposal(rid), proposal(entry, rid, new, nick.get(rid)))
+                files.append((work.ledger_proposal(rid), proposal(entry, rid, new, nick.get(rid))))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda file: write_text_atomic(*file), files))
 
 
 # ---- the stage -------------------------------------------------------------------------------------------
@@ -403,16 +474,16 @@ def update(settings: Settings) -> UpdateReport:
     previous = State.load(settings.previous)
     ledger = Ledger.load(settings.repo_root)
     state = State()
-    parser = ParsePipeline(settings)
+    pipeline = IngestPipeline(settings, work, ledger, given_nicknames(ledger, previous))
     try:
-        return _update(settings, work, template, previous, ledger, state, parser)
+        return _update(settings, work, template, previous, ledger, state, pipeline)
     finally:
-        parser.close()
+        pipeline.close()
 
 
 def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previous: State, ledger: Ledger,
-            state: State, parser: ParsePipeline) -> UpdateReport:
-    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, parser)
+            state: State, pipeline: IngestPipeline) -> UpdateReport:
+    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, pipeline)
     origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
     warnings: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
@@ -425,7 +496,7 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
             continue  # blocked in the ledger: never published
         record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
         versions.append(Version(candidate, "", status, previous=record))
-    versions = parse_new(versions, parser, settings, state)
+    versions = ingest_new(versions, pipeline, settings, state)
     for rejected in state.rejected.values():  # reported on every run until the input is fixed
         warnings[rejected.get("source", "zenodo")].append(rejected["error"])
 
@@ -435,7 +506,7 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
     for rid in groups:
         groups[rid].sort(key=lambda v: (_created(v), v.vid), reverse=True)
     nick = assign_nicknames(groups, ledger, previous, state)
-    written, reused = materialise_all(versions, nick, settings, work, meanwhile=lambda: propose_ledger_changes(
+    written, reused = materialise_rest(versions, nick, settings, work, meanwhile=lambda: propose_ledger_changes(
         groups, ledger, nick, work, previous, state))
 
     for version in versions:
