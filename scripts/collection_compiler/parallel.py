@@ -20,7 +20,8 @@ MIN_ITEMS_FOR_PROCESSES = 200  # below this, starting processes costs more than 
 def cpu_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
     """`fn` over `items` in order; on up to `min(cores, concurrency)` processes when there is enough work.
 
-    `fn` must be a module-level function and items picklable."""
+    `fn` must be a module-level function (or a `functools.partial` of one: its arguments are sent once per
+    batch of items, not once per item) and items picklable."""
     items = list(items)
     workers = min(os.cpu_count() or 1, concurrency)
     if workers <= 1 or len(items) < MIN_ITEMS_FOR_PROCESSES:

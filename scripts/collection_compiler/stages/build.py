@@ -8,6 +8,7 @@ Unchanged files are not rewritten; versions no longer published are removed (no 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -79,13 +80,23 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
 
 # ---- files per version -----------------------------------------------------------------------------------
 
-def _publish_version(job: tuple) -> list[Any]:
+@dataclass(frozen=True)
+class _PublishContext:
+    """What every version's job shares: sent to each worker once per batch of jobs, not once per version."""
+    tree: SiteTree
+    work: WorkDir
+    registrations: list[Any]
+    settings: Settings
+
+
+def _publish_version(context: _PublishContext, job: tuple[str, str, str, str]) -> list[Any]:
     """Link one version's RDF and write its test summaries (run on worker processes for large collections).
     Returns its `state/published.json` record: [summary inputs digest, outcome]."""
-    tree, work, rid, vid, rdf_sha256, registrations, resource_type, settings = job
-    link_atomic(work.version_rdf(rid, vid, settings.previous), tree.rdf(rid, vid))
+    rid, vid, rdf_sha256, resource_type = job
+    settings = context.settings
+    link_atomic(context.work.version_rdf(rid, vid, settings.previous), context.tree.rdf(rid, vid))
     params = {"resource_type": resource_type, "site_url": settings.site_url, "git_base": settings.git_base}
-    return list(summarise_version(tree, work, rid, vid, rdf_sha256, registrations, **params))
+    return list(summarise_version(context.tree, context.work, rid, vid, rdf_sha256, context.registrations, **params))
 
 
 def versions_with_partner_results(work: WorkDir) -> set[str]:
@@ -120,9 +131,10 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
                     site_url=settings.site_url, git_base=settings.git_base, read_files=False):
                 records[key] = known
                 continue
-            jobs.append((tree, work, rid, v["version_id"], sha, registrations, resource_type, settings))
+            jobs.append((rid, v["version_id"], sha, resource_type))
             keys.append(key)
-    records.update(zip(keys, cpu_map(_publish_version, jobs, settings.concurrency), strict=True))
+    publish = functools.partial(_publish_version, _PublishContext(tree, work, registrations, settings))
+    records.update(zip(keys, cpu_map(publish, jobs, settings.concurrency), strict=True))
     return records
 
 
