@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
+import importlib
 import json
 import multiprocessing
 import os
@@ -21,15 +23,18 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree
 from collection_compiler.fakes.zenodo import FakeRecord
 from collection_compiler.settings import Settings
-from collection_compiler.stages.build import build
-from collection_compiler.stages.update import update
+from collection_compiler.stages import build as build_stage
+from collection_compiler.stages import update as update_stage
 
 TEMPLATE_PAGE_SIZE = 100
+RESET_PHASES: list[Callable[[], None]] = []
 
 
 def rdf_text(i: int, version: int) -> bytes:
@@ -81,13 +86,50 @@ def serve(args: argparse.Namespace, queue: multiprocessing.Queue) -> None:
         time.sleep(3600)
 
 
+PHASES = {  # module: functions whose wall time `--phases` prints, relative to the start of the run
+    "collection_compiler.stages.update": ("collect_sources", "ingest_new", "materialise_rest",
+                                          "propose_ledger_changes", "resource_index"),
+    "collection_compiler.stages.build": ("publish_versions", "collection_entries"),
+}
+
+
+def trace_phases() -> Callable[[], None]:
+    """Wrap the phase functions to print when each starts and ends; returns a function resetting the clock."""
+    clock = [time.perf_counter()]
+
+    def wrap(module: Any, name: str) -> None:
+        fn = getattr(module, name)
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                print(f"    {started - clock[0]:6.1f} -> {time.perf_counter() - clock[0]:6.1f} s  {name}", flush=True)
+
+        setattr(module, name, timed)
+
+    for module_name, names in PHASES.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            wrap(module, name)
+
+    def reset() -> None:
+        clock[0] = time.perf_counter()
+
+    return reset
+
+
 def timed_run(settings: Settings, profile: bool = False) -> float:
     profiler = cProfile.Profile() if profile else None
+    if RESET_PHASES:
+        RESET_PHASES[0]()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    report = update(settings)
-    build(settings, site=False)
+    report = update_stage.update(settings)
+    build_stage.build(settings, site=False)
     elapsed = time.perf_counter() - start
     if profiler:
         profiler.disable()
@@ -105,7 +147,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-sequential", action="store_true")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the cold and no-change runs")
+    parser.add_argument("--phases", action="store_true", help="print the wall time of each phase of every run")
     args = parser.parse_args()
+    if args.phases:
+        RESET_PHASES.append(trace_phases())
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     args.root = str(tmp / "world")
     queue: multiprocessing.Queue = multiprocessing.Queue()

@@ -35,7 +35,8 @@ def cpu_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector (usable as a decorator). A stage builds millions of small acyclic
     objects (state, search hits, the index), and the collector would walk the growing heap again and again:
-    40 % of a no-change run of a 30,000-version collection. Reference counting still frees them."""
+    the largest single cost of a no-change run of a 30,000-version collection. Reference counting still frees
+    them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
