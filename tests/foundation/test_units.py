@@ -10,6 +10,7 @@ from collection_compiler import ids, nicknames, settings, yamlio
 from collection_compiler.fakes.server import FakeServer, Reply
 from collection_compiler.files import id_path
 from collection_compiler.http import FetchError, HttpClient
+from collection_compiler.sources import zenodo
 
 
 def test_environment_and_flags_override_defaults():
@@ -152,3 +153,19 @@ def test_file_references_are_made_absolute_in_every_form():
     assert out["weights"]["torchscript"]["source"] == "https://elsewhere.org/ts.pt"
     assert out["inputs"][0]["test_tensor"]["source"] == url("in.npy")
     assert rdf["covers"] == ["c.png"]  # the input is not changed
+
+
+@pytest.mark.parametrize("broken", [{"metadata": ["not", "a", "mapping"]}, {"metadata": {"keywords": "bioimage.io"}},
+                                    {"stats": [1, 2]}, {"files": {"rdf.yaml": "x"}}])
+def test_a_malformed_zenodo_hit_is_a_reason_or_a_candidate_never_a_crash(broken: dict):
+    hit = {"id": 11, "conceptrecid": "10", "created": "2024-01-01", "metadata": {"keywords": ["bioimage.io"]},
+           "files": [{"key": "model.bioimageio.yaml", "size": 3, "checksum": "md5:0"},
+                     {"key": "../evil.bioimageio.yaml"}, {"key": "a.bioimageio.yaml"}],
+           "stats": {"unique_downloads": 4}, **broken}
+    config = zenodo.ZenodoConfig()
+    result = zenodo.candidate_from_hit(hit, settings.Settings(), config)
+    if "files" in broken:
+        assert isinstance(result, str) and "no rdf.yaml" in result
+    else:
+        assert result.version_id == "11" and result.root_url.endswith("/records/11/files/a.bioimageio.yaml/content")
+        assert result.download_count == (None if "stats" in broken else 4)

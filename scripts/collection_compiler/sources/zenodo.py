@@ -90,12 +90,16 @@ def _owners(hit: dict[str, Any]) -> list[int | str]:
 
 
 def _rdf_file(hit: dict[str, Any]) -> dict[str, Any] | None:
-    files = [f for f in hit.get("files") or [] if isinstance(f, dict) and _FILE_NAME.match(str(f.get("key", "")))]
-    by_name = {f["key"]: f for f in files}
-    if "rdf.yaml" in by_name:
-        return by_name["rdf.yaml"]
-    named = sorted(k for k in by_name if k.endswith(".bioimageio.yaml") or k == "bioimageio.yaml")
-    return by_name[named[0]] if named else None
+    """`rdf.yaml`, else the first `*.bioimageio.yaml` by name (only files with a safe name count)."""
+    named: dict[str, dict[str, Any]] = {}
+    for file in hit.get("files") or []:
+        key = file.get("key") if isinstance(file, dict) else None
+        if key == "rdf.yaml":
+            return file
+        if isinstance(key, str) and key.endswith("bioimageio.yaml") and _FILE_NAME.match(key) and (
+                key == "bioimageio.yaml" or key.endswith(".bioimageio.yaml")):
+            named.setdefault(key, file)
+    return named[min(named)] if named else None
 
 
 def _file_url(settings: Settings, record_id: str, file: dict[str, Any]) -> str:
@@ -108,8 +112,9 @@ def _file_url(settings: Settings, record_id: str, file: dict[str, Any]) -> str:
 def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoConfig) -> Candidate | str:
     """A candidate, or the reason this record is not one."""
     record_id = str(hit.get("id", ""))
-    keywords = set((hit.get("metadata") or {}).get("keywords") or [])
-    if keywords & set(config.skip_keywords) or record_id in config.skip_records:
+    metadata = hit.get("metadata") if isinstance(hit.get("metadata"), dict) else {}
+    keywords = metadata.get("keywords") if isinstance(metadata.get("keywords"), list) else []
+    if any(k in keywords for k in config.skip_keywords) or record_id in config.skip_records:
         return f"record {record_id}: skipped (backup or listed in skip_records)"
     concept = hit.get("conceptdoi") or (f"10.5281/zenodo.{hit['conceptrecid']}" if hit.get("conceptrecid") else None)
     if not record_id.isdigit() or not ids.is_safe_id(concept):
@@ -117,7 +122,6 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
     rdf_file = _rdf_file(hit)
     if rdf_file is None:
         return f"record {record_id} ({concept}): no rdf.yaml or *.bioimageio.yaml file"
-    metadata = hit.get("metadata") or {}
     version = metadata.get("version")
     bioimageio = {
         "created": str(hit.get("created") or ""),
@@ -126,7 +130,7 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
         "version_name": str(version) if version else f"version from {metadata.get('publication_date', '?')}",
     }
     url = _file_url(settings, record_id, rdf_file)
-    downloads = (hit.get("stats") or {}).get("unique_downloads")
+    downloads = hit["stats"].get("unique_downloads") if isinstance(hit.get("stats"), dict) else None
     return Candidate(
         resource_id=concept, version_id=record_id, source="zenodo", root_url=url,
         fingerprint=fingerprint(rdf_file.get("checksum"), rdf_file.get("size"), url, bioimageio),
