@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from collection_compiler import ids, nicknames, settings, yamlio
 from collection_compiler.fakes.server import FakeServer, Reply
-from collection_compiler.files import id_path
+from collection_compiler.files import id_path, json_bytes
 from collection_compiler.http import FetchError, HttpClient
 from collection_compiler.sources import zenodo
 
@@ -169,3 +170,16 @@ def test_a_malformed_zenodo_hit_is_a_reason_or_a_candidate_never_a_crash(broken:
     else:
         assert result.version_id == "11" and result.root_url.endswith("/records/11/files/a.bioimageio.yaml/content")
         assert result.download_count == (None if "stats" in broken else 4)
+
+
+def test_json_output_is_the_standard_librarys_layout_and_takes_what_orjson_refuses():
+    value = {"b": [1, {"z": None, "a": "ü"}], "a": {}, "c": [], "d": True}
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    assert json_bytes(value).decode() == expected
+    assert json_bytes(value, indent=None).decode() == json.dumps(value, sort_keys=True, ensure_ascii=False,
+                                                                 separators=(",", ":")) + "\n"
+    # orjson refuses integers beyond 64 bits and keys that are not strings; the standard library takes them
+    assert json.loads(json_bytes({"n": 10**30})) == {"n": 10**30}
+    assert json.loads(json_bytes({2: "b", 1: "a"})) == {"1": "a", "2": "b"}
+    assert yamlio.json_safe({"n": 10**30, "m": -(2**63), "x": float("nan")}) == {"n": str(10**30), "m": -(2**63),
+                                                                                 "x": "nan"}
