@@ -40,7 +40,7 @@ def _encoded(part: Any) -> bytes:
     if isinstance(part, str):  # the common case, once per version: no JSON encoding
         return part.encode()
     try:
-        return orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str)  # 5x the standard library's speed
+        return orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str)  # much faster than json.dumps
     except TypeError:  # keys that are not strings, integers beyond 64 bits
         return json.dumps(part, sort_keys=True, default=str).encode()
 

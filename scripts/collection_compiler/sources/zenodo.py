@@ -96,8 +96,8 @@ def _rdf_file(hit: dict[str, Any]) -> dict[str, Any] | None:
         key = file.get("key") if isinstance(file, dict) else None
         if key == "rdf.yaml":
             return file
-        if isinstance(key, str) and key.endswith("bioimageio.yaml") and _FILE_NAME.match(key) and (
-                key == "bioimageio.yaml" or key.endswith(".bioimageio.yaml")):
+        if isinstance(key, str) and (key == "bioimageio.yaml" or key.endswith(".bioimageio.yaml")) \
+                and _FILE_NAME.match(key):
             named.setdefault(key, file)
     return named[min(named)] if named else None
 
