@@ -6,15 +6,17 @@ modules are imported only when their command runs, so `collection test` starts f
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
 from . import __version__
-from . import settings as settings_module
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which `collection test` waits for
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("collection_compiler.stages.update", "fetch Zenodo and partner sources into the work folder"),
@@ -31,9 +33,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("collection_compiler.demo", "the whole pipeline offline on bundled sample sources"),
     "serve": ("collection_compiler.serve", "serve a built tree on localhost"),
 }
+# Commands whose slowest step needs nothing but the command line: `start_early(argv)` takes it before the
+# parser, settings and the command's own imports load, and the command finds its result in `args.early`.
+EARLY_STARTS: dict[str, str] = {"test": "collection_compiler.testing.launch"}
 
 
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    import argparse
+
+    from . import settings as settings_module
+
     parser = argparse.ArgumentParser(
         prog="collection", description=f"Collection compiler of the BioImage Model Zoo ({__version__})")
     parser.add_argument("--version", action="version", version=__version__)
@@ -64,9 +73,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.freeze()
     argv = list(argv)
     name = _command_name(argv)
+    early = _start_early(name, argv)
+    try:
+        return _run(name, argv, early)
+    finally:
+        if early is not None:
+            early.close()  # a no-op once the command took it
+
+
+def _start_early(name: str | None, argv: list[str]) -> Any:
+    module = EARLY_STARTS.get(name or "")
+    return importlib.import_module(module).start_early(argv) if module else None
+
+
+def _run(name: str | None, argv: list[str], early: Any) -> int:
+    import logging
+
+    from . import settings as settings_module
+
     # Import only the module of the command asked for; `--help` without a command lists them all.
     parser = build_parser([name] if name in COMMANDS else None)
     args = parser.parse_args(argv)
+    args.early = early
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     settings = settings_module.from_args(args)

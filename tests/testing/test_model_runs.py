@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from collection_compiler import cli, yamlio
 from collection_compiler.testing import cli as testing_cli
-from collection_compiler.testing import static, tester
+from collection_compiler.testing import launch, static, tester
 from collection_compiler.testing.cli import test_source as run_test
 from collection_compiler.testing.sandbox import Limits
 from collection_compiler.testing.tester import TestOptions, detail_name
@@ -158,20 +159,27 @@ def test_model_code_sees_no_secrets(model_copy, settings, monkeypatch):
 
 @pytest.mark.parametrize("case", ["passes", "fails validation", "no such source"])
 def test_the_early_worker_never_outlives_the_command(case, model_copy, settings, monkeypatch):
-    """With --weight-format the worker starts before validation; when the command returns, its process has
-    ended and its scratch folder is gone, whether it ran the test or validation failed or the source is missing."""
-    events, workers, validate = [], [], static.static_validation
+    """With --weight-format the worker starts before anything else loads; when the command returns, its process
+    has ended and its scratch folder is gone, whether it ran the test or validation failed or the source is
+    missing. No second worker starts."""
+    events, workers, validate, start_early = [], [], static.static_validation, launch.start_early
+
+    def early(argv):
+        events.append("start worker")
+        workers.append(start_early(argv))
+        return workers[-1]
 
     def start_worker(weight_format, options):
-        events.append("start worker")
-        workers.append(tester.start_worker(weight_format, options))
-        return workers[-1]
+        events.append("start another worker")
+        return tester.start_worker(weight_format, options)
 
     def validation(*args, **kwargs):
         events.append("validate")
         return validate(*args, **kwargs)
 
+    monkeypatch.setattr(launch, "start_early", early)
     monkeypatch.setattr(testing_cli, "start_worker", start_worker)
+    monkeypatch.setattr(tester, "start_worker", start_worker)
     monkeypatch.setattr(static, "static_validation", validation)
     rdf = model_copy("single05")
     if case == "fails validation":
@@ -181,4 +189,4 @@ def test_the_early_worker_never_outlives_the_command(case, model_copy, settings,
                      "--work-dir", str(settings.work_dir)])
     assert code == (0 if case == "passes" else 1)
     assert events == ["start worker"] + ([] if case == "no such source" else ["validate"])
-    assert workers[0].process.poll() is not None and not workers[0].scratch.exists()
+    assert workers[0].process.poll() is not None and not Path(workers[0].scratch).exists()

@@ -93,7 +93,11 @@ def test_cli_matrix_and_entry_commands(settings, models, http_folder, tmp_path, 
 def test_child_environment_is_an_allow_list(tmp_path: Path):
     env = child_environment(tmp_path, {"PATH": "/bin", "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "s",
                                        "CUDA_VISIBLE_DEVICES": "0", "CUDA_API_TOKEN": "t", "HOME": "/root",
-                                       "PYTHONPATH": "/evil", "LC_ALL": "C"})
+                                       "PYTHONPATH": "/evil", "LC_ALL": "C", "LC_all": "x", "CUDA_": "x",
+                                       "NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_API_KEY": "k", "KEYRING": "k",
+                                       "LC_PASSWORD": "p", "MY_AUTH_HEADER": "a"})
     assert env["PATH"] == "/bin" and env["CUDA_VISIBLE_DEVICES"] == "0" and env["LC_ALL"] == "C"
+    assert env["NVIDIA_VISIBLE_DEVICES"] == "all"
     assert env["HOME"] == str(tmp_path) and env["TMPDIR"] == str(tmp_path / "tmp")
-    assert not {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "CUDA_API_TOKEN", "PYTHONPATH"} & set(env)
+    assert not {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "CUDA_API_TOKEN", "PYTHONPATH", "LC_all", "CUDA_",
+                "NVIDIA_API_KEY", "KEYRING", "LC_PASSWORD", "MY_AUTH_HEADER"} & set(env)

@@ -7,8 +7,8 @@
     collection test --all                                          the whole matrix, in order
 
 Imports stay light: model runtimes are loaded only in the sandboxed worker process, and a test of a given
-SOURCE and --weight-format starts that process before importing YAML, the validator, the file fetcher or the
-pipeline modules, so the worker's start overlaps this process's own.
+SOURCE and --weight-format starts that process before anything else loads (`launch.start_early`, called by
+`cli`), so the worker's start overlaps this process's own.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from .. import __version__
 from ..settings import Settings
 from .description import KNOWN_FORMATS
+from .launch import Launched, resolve_device
 from .sandbox import DEVICES, Limits, TestOptions, Worker, discard, start_worker
 
 
@@ -56,8 +57,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print("collection test: give a SOURCE, --matrix, --matrix-entry or --all", file=sys.stderr)
         return 2
     options = _options(args)
-    # Before the validator and YAML imports (~0.2 s): the worker's interpreter and runtime load meanwhile.
-    worker = start_worker(args.weight_format, options) if args.weight_format else None
+    worker = _early_worker(getattr(args, "early", None), args.weight_format, options)
+    if worker is None and args.weight_format:  # before the validator and YAML imports: the runtime loads meanwhile
+        worker = start_worker(args.weight_format, options)
     summary = test_source(args.source, settings, options, args.weight_format, perform_io=not args.no_io,
                           worker=worker)
     if args.summary:
@@ -67,6 +69,13 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     _print_details(summary["details"])
     print(f"{summary['source_name']}: {summary['status']}")
     return 0 if summary["status"] in ("passed", "valid-format") else 1
+
+
+def _early_worker(early: Launched | None, weight_format: str | None, options: TestOptions) -> Worker | None:
+    """The worker `cli` started from the command line, if the parsed arguments ask for the same one."""
+    if early is None or early.weight_format != weight_format or early.device != resolve_device(options.device):
+        return None
+    return Worker(early, options.limits)
 
 
 def _pipeline(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RUNNABLE = ("onnx", "pytorch_state_dict", "torchscript")
+from .launch import RUNNABLE
+
 NOT_APPLICABLE = {
     "keras_hdf5": "Keras HDF5 weights are not run by this tester (it has no TensorFlow runtime)",
     "tensorflow_saved_model_bundle": "TensorFlow SavedModel weights are not run by this tester "

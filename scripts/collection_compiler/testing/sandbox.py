@@ -1,10 +1,9 @@
-"""Run one test job in its own process: scratch folder, clean environment, wall-time and memory limits.
+"""Run one test job in a started worker (see `launch`): scratch folder, clean environment, wall-time and memory limits.
 
-The child gets only an allow-list of environment variables (never tokens or secrets), HOME and TMPDIR in
-its scratch folder, and its own process group so a timeout kills everything it started. Memory: on CPU
-the worker sets RLIMIT_AS itself (allocations beyond it fail with MemoryError); on CUDA, where RLIMIT_AS
-would break the driver's address-space reservations, this parent polls the child's resident memory and
-kills the group when it exceeds the limit. A crash, hang or kill becomes a failed result, never an exception.
+Memory: on CPU the worker sets RLIMIT_AS itself before it runs the job (allocations beyond it fail with
+MemoryError); on CUDA, where RLIMIT_AS would break the driver's address-space reservations, this parent polls
+the child's resident memory and kills the group when it exceeds the limit. A crash, hang or kill becomes a
+failed result, never an exception.
 """
 
 from __future__ import annotations
@@ -12,26 +11,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import select
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .description import RUNNABLE
+from .launch import DEVICES, RUNNABLE, Launched, child_environment, kill_group, resolve_device
 
-ENV_ALLOW = re.compile(r"^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|LD_LIBRARY_PATH|CUDA_[A-Z_]+|NVIDIA_[A-Z_]+|"
-                       r"OMP_NUM_THREADS|MKL_NUM_THREADS|OPENBLAS_NUM_THREADS|SYSTEMROOT)$")
-ENV_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|_KEY$|^KEY", re.IGNORECASE)
+__all__ = ["DEVICES", "Limits", "TestOptions", "Worker", "child_environment", "discard", "start_worker"]
 POLL_S = 0.05
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -51,23 +44,11 @@ class TestOptions:
     keep_scratch: bool = False
 
 
-def cuda_present() -> bool:
-    """Whether this machine has an NVIDIA driver at all (cheap; the worker decides for real)."""
-    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
-
-
-def resolve_device(device: str) -> str:
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-    return "cpu" if device == "auto" and not cuda_present() else device
-
-
 def start_worker(weight_format: str, options: TestOptions) -> Worker | None:
     """A sandboxed worker for a runnable format, loading its runtime in the background (no model code yet)."""
     if weight_format not in RUNNABLE:
         return None
-    scratch = Path(tempfile.mkdtemp(prefix=f"test-{weight_format}-", dir=options.scratch_root))
-    return Worker(scratch, weight_format, resolve_device(options.device), options.limits)
+    return Worker(Launched(weight_format, resolve_device(options.device), options.scratch_root), options.limits)
 
 
 def discard(worker: Worker | None, options: TestOptions) -> None:
@@ -75,16 +56,6 @@ def discard(worker: Worker | None, options: TestOptions) -> None:
         worker.close()
         if not options.keep_scratch:
             shutil.rmtree(worker.scratch, ignore_errors=True)
-
-
-def child_environment(scratch: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
-    environ = dict(os.environ if environ is None else environ)
-    env = {k: v for k, v in environ.items() if ENV_ALLOW.match(k) and not ENV_SECRET.search(k)}
-    tmp = scratch / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(scratch), TMPDIR=str(tmp), TORCH_HOME=str(scratch / "torch"), PYTHONHASHSEED="0",
-               PYTHONDONTWRITEBYTECODE="1")
-    return env
 
 
 def _rss_bytes(pid: int) -> int:
@@ -97,27 +68,14 @@ def _rss_bytes(pid: int) -> int:
     return 0
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
 class Worker:
-    """A sandboxed worker process, started early so it loads its runtime while the parent validates and
-    fetches; it runs no model code until `run` hands it a job."""
+    """A launched worker, loading its runtime while the parent validates and fetches; it runs no model code
+    until `run` hands it a job (with the limits it applies first)."""
 
-    def __init__(self, scratch: Path, weight_format: str, device: str, limits: Limits):
-        self.scratch, self.weight_format, self.device, self.limits = scratch, weight_format, device, limits
-        self.started = time.perf_counter()
-        scratch.mkdir(parents=True, exist_ok=True)
-        self._log = (scratch / "worker.log").open("wb")
-        limits_json = json.dumps({"memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes})
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "--serve", weight_format, device,
-             limits_json],
-            cwd=scratch, env=child_environment(scratch), stdin=subprocess.PIPE, stdout=self._log,
-            stderr=self._log, start_new_session=True)
+    def __init__(self, launched: Launched, limits: Limits):
+        launched.taken = True
+        self.scratch, self.weight_format, self.device = Path(launched.scratch), launched.weight_format, launched.device
+        self.limits, self.started, self.process, self._log = limits, launched.started, launched.process, launched.log
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         """Run `job`; always returns a result dict with `status` and `errors`."""
@@ -141,13 +99,8 @@ class Worker:
     def close(self) -> None:
         """Stop the worker without a job (nothing to test after all)."""
         if self.process.poll() is None:
-            _kill_group(self.process)
+            kill_group(self.process)
         self._log.close()
-
-
-def run_job(job: dict[str, Any], scratch: Path, limits: Limits) -> dict[str, Any]:
-    """Start a worker and run `job` in `scratch` under `limits`."""
-    return Worker(scratch, job["weight_format"], job["device"], limits).run(job)
 
 
 def _watch(process: subprocess.Popen[bytes], limits: Limits, rlimited: bool) -> str | None:
@@ -157,13 +110,13 @@ def _watch(process: subprocess.Popen[bytes], limits: Limits, rlimited: bool) -> 
         while process.poll() is None:
             left = deadline - time.monotonic()
             if left <= 0:
-                _kill_group(process)
+                kill_group(process)
                 return "timeout"
             if not rlimited and _rss_bytes(process.pid) > limits.memory_bytes:
-                _kill_group(process)
+                kill_group(process)
                 return "memory"
             wait(left if rlimited else min(left, POLL_S))
-    _kill_group(process)  # anything the model left running in the group goes too
+    kill_group(process)  # anything the model left running in the group goes too
     return None
 
 

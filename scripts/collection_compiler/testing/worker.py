@@ -13,7 +13,7 @@ import os
 import resource
 import sys
 import time
-import traceback
+import traceback  # here, not on failure: after a MemoryError an import may fail too
 from typing import Any
 
 import numpy as np
@@ -209,10 +209,10 @@ def preimport(weight_format: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`JOB RESULT`, or `--serve FORMAT DEVICE LIMITS`: load the runtime, then read `JOB RESULT` from stdin."""
+    """`JOB RESULT`, or `--serve FORMAT DEVICE`: load the runtime, then read `JOB RESULT` from stdin. The job's
+    limits apply before any of its code runs (importing the runtime is not the model's code)."""
     if argv[0] == "--serve":
-        weight_format, device, limits = argv[1], argv[2], json.loads(argv[3])
-        set_limits(limits, device)
+        weight_format = argv[1]
         preimport(weight_format)
         request = sys.stdin.readline().split()
         if len(request) != 2:

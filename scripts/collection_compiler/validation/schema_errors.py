@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
+from ..jsonschemas import is_valid, load_schema, schema_document
 from .result import Issue, Loc
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_WORDS = {"string": "a valid string", "object": "a valid dictionary", "array": "a valid list",
                "integer": "a valid integer", "number": "a valid number", "boolean": "a valid boolean",
                "null": "None"}
 
 
-def schema_issues(validator: Draft202012Validator, data: Any) -> list[Issue]:
-    issues = [_issue(e) for e in validator.iter_errors(data)]
-    order = list(validator.schema.get("properties", {}))
-    return sort_issues(issues, order)
+def schema_issues(schema: str, data: Any) -> list[Issue]:
+    """The structural errors of `data` against the shipped schema `schema`, in the reference's order."""
+    if is_valid(schema, data):
+        return []
+    issues = [_issue(e) for e in load_schema(schema).iter_errors(data)]
+    return sort_issues(issues, property_order(schema))
+
+
+def property_order(schema: str) -> list[str]:
+    return list(schema_document(schema).get("properties", {}))
 
 
 def sort_issues(issues: Iterable[Issue], order: list[str]) -> list[Issue]:
@@ -83,6 +90,8 @@ def _deepest(error: ValidationError) -> ValidationError:
 
     A nullable field (`x-nullable`) is not a union to the reference: its non-null branch is reported.
     """
+    from jsonschema.exceptions import best_match
+
     while error.validator in ("anyOf", "oneOf") and error.context:
         if error.schema.get("x-expected") and not error.schema.get("x-nullable"):
             first = [e for e in error.context if e.schema_path and e.schema_path[0] == 0]

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import yamlio
-from ..jsonschemas import load_schema
 from ..settings import Settings
 from . import common_checks as cc
 from . import semantic_v04, semantic_v05
 from .convert import Dispatched, DispatchError, dispatch
 from .result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
-from .schema_errors import schema_issues, sort_issues
+from .schema_errors import property_order, schema_issues, sort_issues
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,9 @@ def _validate(data: dict[str, Any] | bytes, source: str, root: str | Path | None
 
 def format_detail(d: Dispatched) -> Detail:
     """Structure, field rules, then model-level rules (only when the fields are valid), then warnings."""
-    validator = load_schema(d.schema)
     out = cc.Collector(errors=list(d.errors), warnings=list(d.warnings))
     _field_checks(d, out)
-    issues = sort_issues([*schema_issues(validator, d.data), *out.errors], list(validator.schema["properties"]))
+    issues = sort_issues([*schema_issues(d.schema, d.data), *out.errors], property_order(d.schema))
     out.errors = []
     if not issues:
         _model_checks(d, out)
