@@ -51,6 +51,17 @@ def _temp_beside(name: str) -> tuple[int, str]:
         return tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=".tmp")
 
 
+def publish_file(source: Path, target: Path) -> bool:
+    """`write_bytes_atomic(target, source's bytes)`, or nothing at all when the two are one file (a hard link).
+    Returns whether `target` changed."""
+    try:
+        if os.path.samefile(source, target):
+            return False
+    except FileNotFoundError:
+        pass
+    return write_bytes_atomic(target, source.read_bytes())
+
+
 def link_atomic(source: Path, target: Path) -> None:
     """Make `target` a file with `source`'s content: a hard link (no data written, an eighth of the cost of
     creating a file), a copy across file systems. Files are only ever replaced, never written in place, so

@@ -240,17 +240,26 @@ def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha
 def _parameters(rid: str, vid: str, published_partners: Sequence[Any], resource_type: str, site_url: str
                 ) -> tuple[list[str], list[str], str]:
     """(partners that send summaries, those expected to test this type, the link to test_summary.yaml)."""
+    return (*partner_lists(published_partners, resource_type), f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml")
+
+
+def partner_lists(published_partners: Sequence[Any], resource_type: str) -> tuple[list[str], list[str]]:
+    """(partners that send summaries, those expected to test `resource_type`): the same for every version of a
+    type, so a caller going through many versions can work them out once per type."""
     partner_ids = sorted({p.id for p in published_partners if getattr(p, "test_summaries", None)})
     expected = [p.id for p in published_partners
                 if getattr(p, "test_summaries", None) and resource_type in getattr(p, "tested_types", ("model",))]
-    return partner_ids, expected, f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
+    return partner_ids, expected
 
 
 def summary_inputs_digest(work: WorkDir, rid: str, vid: str, rdf_sha256: str, published_partners: Sequence[Any],
-                          *, resource_type: str, site_url: str, git_base: str, read_files: bool = True) -> str:
+                          *, resource_type: str, site_url: str, git_base: str, read_files: bool = True,
+                          lists: tuple[list[str], list[str]] | None = None) -> str:
     """The digest `write_version_summaries` keys its files on. With `read_files=False` (the caller knows the
-    version has no result or partner file) nothing is read, so a build can tell unchanged versions in memory."""
-    partner_ids, expected, link = _parameters(rid, vid, published_partners, resource_type, site_url)
+    version has no result or partner file) nothing is read, so a build can tell unchanged versions in memory.
+    `lists`: `partner_lists(published_partners, resource_type)`, when the caller has it already."""
+    partner_ids, expected = lists or partner_lists(published_partners, resource_type)
+    link = f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
     return _inputs_digest(work, rid, vid, partner_ids if read_files else [], [rdf_sha256, expected, link, git_base],
                           read_files)
 

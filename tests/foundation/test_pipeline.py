@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,9 +12,12 @@ from typing import Any
 from collection_compiler import nicknames, yamlio
 from collection_compiler.demo import DemoWorld, git_commit_tree
 from collection_compiler.fakes.zenodo import FakeRecord
+from collection_compiler.files import json_bytes
+from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.stages.build import build
 from collection_compiler.stages.update import UpdateReport, update
+from collection_compiler.state import State
 
 MODEL = "10.5281/zenodo.1000"
 DATASET = "10.5281/zenodo.2000"
@@ -193,6 +197,21 @@ def test_a_no_change_rerun_fetches_and_rewrites_nothing(world: DemoWorld, tmp_pa
     assert not (tmp_path / "w2" / "ledger").exists()  # the proposals did not change: no review PR to update
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
     assert after == before
+    state = SiteTree(site).source_state  # the unchanged state is the previous file itself, not a copy
+    assert os.path.samefile(WorkDir(tmp_path / "w2").source_state, state)
+    assert state.read_bytes() == json_bytes(State.load(site).to_json(), indent=None)
+
+
+def test_a_changed_state_is_written_not_linked(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    record = world.zenodo.records[1002]
+    world.zenodo.add(dataclasses.replace(record, unique_downloads=record.unique_downloads + 5))  # only a count
+    update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    work_state = WorkDir(tmp_path / "w2").source_state
+    assert not os.path.samefile(work_state, SiteTree(site).source_state)
+    assert work_state.read_bytes() == SiteTree(site).source_state.read_bytes()
+    assert State.load(site).versions[f"{MODEL}/1002"]["download_count"] == world.zenodo.records[1002].unique_downloads
 
 
 def test_a_new_version_is_picked_up_incrementally(world: DemoWorld, tmp_path: Path):

@@ -7,13 +7,15 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .. import ids
 from ..http import FetchError, HttpClient
 from ..settings import Settings
 from .candidates import Candidate, SourceOutcome, fingerprint
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +56,19 @@ def _hits(payload: Any, url: str) -> tuple[list[dict[str, Any]], int | None]:
     return [h for h in hits["hits"] if isinstance(h, dict)], total if isinstance(total, int) else None
 
 
-def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig) -> list[dict[str, Any]]:
-    """Every matching record, all versions: the first page tells the total, the others come concurrently,
-    then pages are read one by one until an empty one (records may appear while we page)."""
+def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
+                 convert: Callable[[dict[str, Any]], T]) -> list[T]:
+    """`convert` of every matching record, all versions: the first page tells the total, the others come
+    concurrently, then pages are read one by one until an empty one (records may appear while we page). Each
+    page is converted on the thread that fetched it, while other pages are still on their way."""
 
-    def page(n: int) -> list[dict[str, Any]]:
+    def page(n: int) -> list[T]:
         url = search_url(settings, config, n)
-        return _hits(client.get_json(url), url)[0]
+        return [convert(hit) for hit in _hits(client.get_json(url), url)[0]]
 
     first_url = search_url(settings, config, 1)
-    records, total = _hits(client.get_json(first_url), first_url)
+    hits, total = _hits(client.get_json(first_url), first_url)
+    records = [convert(hit) for hit in hits]
     if not records:
         return []
     known_pages = max(1, math.ceil((total or 0) / config.page_size))
@@ -146,13 +151,12 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
     raw=None."""
     outcome = SourceOutcome("zenodo")
     try:
-        hits = list_records(client, settings, config)
+        listed = list_records(client, settings, config, lambda hit: candidate_from_hit(hit, settings, config))
     except FetchError as e:
         outcome.error = str(e)
         return outcome
     seen: set[tuple[str, str]] = set()
-    for hit in hits:
-        candidate = candidate_from_hit(hit, settings, config)
+    for candidate in listed:
         if isinstance(candidate, str):
             outcome.warnings.append(candidate)
         elif (candidate.resource_id, candidate.version_id) not in seen:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, results, yamlio
-from ..files import link_atomic, read_json, write_bytes_atomic, write_json
+from ..files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
 from ..parallel import cpu_map, gc_paused
@@ -25,7 +25,7 @@ from ..partners_registry import load_registrations
 from ..plan import publish_pending
 from ..settings import Settings
 from ..state import read_published
-from ..summaries import summarise_version, summary_inputs_digest
+from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,18 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
     with_files = checked | versions_with_partner_results(work)
     records: dict[str, list[Any]] = {}
     jobs, keys = [], []
+    lists_by_type: dict[str, tuple[list[str], list[str]]] = {}
     for rid, versions in published.items():
         resource_type = index[rid]["type"]
+        if resource_type not in lists_by_type:
+            lists_by_type[resource_type] = partner_lists(registrations, resource_type)
         for v in versions:
             key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
             known = held.get(key)
             if known and key not in with_files and known[0] == summary_inputs_digest(
                     work, rid, v["version_id"], sha, registrations, resource_type=resource_type,
-                    site_url=settings.site_url, git_base=settings.git_base, read_files=False):
+                    site_url=settings.site_url, git_base=settings.git_base, read_files=False,
+                    lists=lists_by_type[resource_type]):
                 records[key] = known
                 continue
             jobs.append((rid, v["version_id"], sha, resource_type))
@@ -275,9 +279,9 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     entries = collection_entries(published, index, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
-    write_bytes_atomic(tree.download_counts, work.download_counts.read_bytes())
+    publish_file(work.download_counts, tree.download_counts)
     write_json(tree.health, health_document(work, entries, published, held_back))
-    write_bytes_atomic(tree.source_state, work.source_state.read_bytes())
+    publish_file(work.source_state, tree.source_state)
     write_json(tree.published_index, dict(sorted(records.items())), indent=None)
     publish_schemas(tree.schemas)
     publish_pending(tree, work)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import nicknames, rdf, yamlio
-from ..files import read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
+from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
@@ -457,6 +457,17 @@ def _download_counts(groups: dict[str, list[Version]], zenodo_ok: bool, settings
             if vs[0].candidate.source == "zenodo"}
 
 
+def _write_state(work: WorkDir, state: State, previous: State, settings: Settings) -> None:
+    """The state for the next run. Where it equals the previous deploy's (nothing changed), that file is linked
+    instead: 30 MB not written again on a large collection, and the build finds the same file in place."""
+    data = state.to_json()
+    before = SiteTree(settings.previous).source_state if settings.previous else None
+    if before is not None and before.is_file() and data == previous.to_json():
+        link_atomic(before, work.source_state)
+    else:
+        write_json(work.source_state, data, indent=None)
+
+
 def _reset_work(work: WorkDir) -> None:
     """update starts a run: results of an earlier run in the same folder must not leak into this one."""
     for name in ("rdfs", "ledger", "results", "partner_results", "plan", "health"):
@@ -517,7 +528,7 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
     zenodo_ok = state.sources["zenodo"].status == "ok"
     write_json(work.download_counts, _download_counts(groups, zenodo_ok, settings))
     write_json(work.partners, [extra["partners"][k] for k in sorted(extra["partners"])])
-    write_json(work.source_state, state.to_json(), indent=None)
+    _write_state(work, state, previous, settings)
     stale = sorted(name for name, s in state.sources.items() if s.status == "stale")
     write_json(work.health("update"), {
         "sources": {name: s.to_json() for name, s in sorted(state.sources.items())},
