@@ -221,8 +221,12 @@ def _ingest_job(job: IngestJob) -> Ingested | str:
                     rdf.entry_fields(document))
 
 
-def _key(candidate: Candidate, bioimageio: dict[str, Any], settings: Settings) -> str:
-    return fingerprint(candidate.fingerprint, bioimageio, settings.site_url, rdf.MATERIALISER_VERSION)
+def _key(candidate: Candidate, status: str, nickname: tuple[str, str] | None, settings: Settings) -> str:
+    """What a materialised RDF is made from, as a digest. The candidate's fingerprint covers its input and its
+    `bioimageio` fields, so only strings go in: no dict to encode for each of 30,000 unchanged versions."""
+    name, icon = nickname or ("", "")
+    return fingerprint(candidate.fingerprint, candidate.version_id, status, name, icon, settings.site_url,
+                       rdf.MATERIALISER_VERSION)
 
 
 def _params(candidate: Candidate, status: str, settings: Settings) -> dict[str, Any]:
@@ -310,10 +314,8 @@ def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], 
     reused = 0
     for version in versions:
         c = version.candidate
-        params = _params(c, version.status, settings)
         final = nick.get(version.rid)
-        bio = {**params["bioimageio"], **({"nickname": final[0], "nickname_icon": final[1]} if final else {})}
-        version.key = _key(c, bio, settings)
+        version.key = _key(c, version.status, final, settings)
         done = version.ingested
         if done is not None and done.nickname == final:
             continue
@@ -324,8 +326,8 @@ def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], 
             continue
         source = f"{c.root_url} ({c.resource_id}/{c.version_id})" if done is not None else \
             str(_previous_rdf(settings, version.rid, version.vid))
-        pipeline.submit(IngestJob(source, c.raw if done is not None else None, params, final, False,
-                                  str(work.rdf(version.rid, version.vid))))
+        pipeline.submit(IngestJob(source, c.raw if done is not None else None, _params(c, version.status, settings),
+                                  final, False, str(work.rdf(version.rid, version.vid))))
         targets.append(version)
     meanwhile()
     again = dict(zip(map(id, targets), pipeline.results(), strict=True))
