@@ -240,7 +240,11 @@ def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha
 def _parameters(rid: str, vid: str, published_partners: Sequence[Any], resource_type: str, site_url: str
                 ) -> tuple[list[str], list[str], str]:
     """(partners that send summaries, those expected to test this type, the link to test_summary.yaml)."""
-    return (*partner_lists(published_partners, resource_type), f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml")
+    return (*partner_lists(published_partners, resource_type), _summary_link(site_url, rid, vid))
+
+
+def _summary_link(site_url: str, rid: str, vid: str) -> str:
+    return f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
 
 
 def partner_lists(published_partners: Sequence[Any], resource_type: str) -> tuple[list[str], list[str]]:
@@ -259,7 +263,7 @@ def summary_inputs_digest(work: WorkDir, rid: str, vid: str, rdf_sha256: str, pu
     version has no result or partner file) nothing is read, so a build can tell unchanged versions in memory.
     `lists`: `partner_lists(published_partners, resource_type)`, when the caller has it already."""
     partner_ids, expected = lists or partner_lists(published_partners, resource_type)
-    link = f"{site_url}/rdfs/{rid}/{vid}/test_summary.yaml"
+    link = _summary_link(site_url, rid, vid)
     return _inputs_digest(work, rid, vid, partner_ids if read_files else [], [rdf_sha256, expected, link, git_base],
                           read_files)
 
