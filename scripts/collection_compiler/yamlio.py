@@ -69,7 +69,7 @@ class _RuamelError(ValueError):
 
 def _ruamel_loader() -> YAML:
     """ruamel's pure-Python YAML 1.2 parser, one per thread (they are not thread-safe). Imported on first use:
-    most documents never need it, and it is a tenth of `collection test`'s start-up."""
+    most documents never need it, and importing it is a noticeable share of `collection test`'s start-up."""
     yaml = getattr(_local, "loader", None)
     if yaml is None:
         from ruamel.yaml import YAML
@@ -206,10 +206,10 @@ def json_safe(value: Any) -> Any:
 def dump_yaml(value: Any) -> str:
     """Deterministic block-style YAML with sorted keys, readable by any YAML 1.1 or 1.2 parser.
 
-    Plain data goes through `yamlemit` (ten times faster); what it does not take goes through PyYAML's
+    Plain data goes through `yamlemit` (faster); what it does not take goes through PyYAML's
     libyaml emitter (strings that a YAML 1.1 reader would take for booleans or numbers are quoted).
     """
-    from . import yamlemit  # its patterns take ~10 ms to compile; reading YAML needs none of it
+    from . import yamlemit  # compiling its patterns is a noticeable share of a short command; reading needs none
 
     try:
         return yamlemit.dump(value)

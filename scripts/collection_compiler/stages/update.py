@@ -229,6 +229,11 @@ def _key(candidate: Candidate, status: str, nickname: tuple[str, str] | None, se
                        rdf.MATERIALISER_VERSION)
 
 
+def _label(candidate: Candidate) -> str:
+    """How errors name a fetched RDF: its URL and ids."""
+    return f"{candidate.root_url} ({candidate.resource_id}/{candidate.version_id})"
+
+
 def _params(candidate: Candidate, status: str, settings: Settings) -> dict[str, Any]:
     return {"resource_id": candidate.resource_id, "version_id": candidate.version_id,
             "root_url": candidate.root_url, "site_url": settings.site_url,
@@ -264,7 +269,7 @@ class IngestPipeline:
         self._ids.add(id(candidate))
         self._submitted.append(candidate)
         rid, vid = candidate.resource_id, candidate.version_id
-        self._map.submit(IngestJob(f"{candidate.root_url} ({rid}/{vid})", candidate.raw,
+        self._map.submit(IngestJob(_label(candidate), candidate.raw,
                                    _params(candidate, status, self.settings), self.provisional_nickname(rid),
                                    True, str(self.work.rdf(rid, vid))))
 
@@ -324,8 +329,7 @@ def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], 
             version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
             reused += 1
             continue
-        source = f"{c.root_url} ({c.resource_id}/{c.version_id})" if done is not None else \
-            str(_previous_rdf(settings, version.rid, version.vid))
+        source = _label(c) if done is not None else str(_previous_rdf(settings, version.rid, version.vid))
         pipeline.submit(IngestJob(source, c.raw if done is not None else None, _params(c, version.status, settings),
                                   final, False, str(work.rdf(version.rid, version.vid))))
         targets.append(version)

@@ -1,4 +1,5 @@
-"""Run one test job in a started worker (see `launch`): scratch folder, clean environment, wall-time and memory limits.
+"""Run one test job in a started worker (`launch` made its scratch folder and clean environment) under wall-time
+and memory limits.
 
 Memory: on CPU the worker sets RLIMIT_AS itself before it runs the job (allocations beyond it fail with
 MemoryError); on CUDA, where RLIMIT_AS would break the driver's address-space reservations, this parent polls
