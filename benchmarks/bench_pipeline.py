@@ -108,7 +108,7 @@ def trace_phases() -> Callable[[], None]:
             try:
                 return fn(*args, **kwargs)
             finally:
-                print(f"    {started - clock[0]:6.1f} -> {time.perf_counter() - clock[0]:6.1f} s  {name}", flush=True)
+                print(f"    {started - clock[0]:6.2f} -> {time.perf_counter() - clock[0]:6.2f} s  {name}", flush=True)
 
         setattr(module, name, timed)
 

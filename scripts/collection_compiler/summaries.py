@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import yamlio
-from .files import json_text, read_json, write_text_atomic
+from .files import json_bytes, json_text, read_json, write_text_atomic
 from .layout import SiteTree, WorkDir
 from .results import CheckResult, combined_status, read_results
 
 OUR_TESTER = "bioimageio"
 SUMMARY_FORMAT = 1  # bump when the files change for the same inputs
-_ENCODER = json.JSONEncoder(sort_keys=True)  # `json.dumps` with options builds an encoder per call
 ROW_STATUSES = ("passed", "failed", "not-applicable", "untested")
 MAX_ERROR_CHARS = 1000
 # Fields that identify a sub-summary for deduplication (plus every `*_version` field).
@@ -271,7 +270,7 @@ def summary_inputs_digest(work: WorkDir, rid: str, vid: str, rdf_sha256: str, pu
 def _inputs_digest(work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str], extra: list[Any],
                    read_files: bool = True) -> str:
     """sha256 of everything the two files are made from: result files, partner records and the parameters."""
-    digest = hashlib.sha256(_ENCODER.encode([SUMMARY_FORMAT, extra]).encode())
+    digest = hashlib.sha256(json_bytes([SUMMARY_FORMAT, extra], indent=None))
     if not read_files:
         return digest.hexdigest()
     folder = work.results_dir(rid, vid)

@@ -297,7 +297,10 @@ def test_a_version_failing_our_checks_is_held_back_on_the_automatic_route(world:
     write_result(WorkDir(settings.work_dir), MODEL, "1002", CheckResult(
         "static-validation", "1", sha["rdf_sha256"], "failed", [{"name": "static", "status": "failed"}]))
     build(settings, site=False)
-    assert entries(settings.out)[MODEL]["versions"] == ["1001"]
+    model = entries(settings.out)[MODEL]
+    assert model["versions"] == ["1001"]
+    assert model["created"] == world.zenodo.records[1001].created  # the fields of 1001's RDF, not of 1002's
+    assert model["rdf_source"].endswith("/1001/rdf.yaml")
     assert health(settings.out)["held_back"] == [f"{MODEL}/1002"]
 
 

@@ -183,13 +183,30 @@ def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, A
     return entry
 
 
+class _OlderFields:
+    """The collection.json fields of versions that are not their resource's newest: the work index leaves them
+    out, so they come from the state that update wrote, read once and only when a newer version is held back."""
+
+    def __init__(self, work: WorkDir):
+        self.work = work
+        self._records: dict[str, Any] | None = None
+
+    def get(self, rid: str, version: dict[str, Any]) -> dict[str, Any]:
+        if "entry" in version:
+            return version["entry"] or {}
+        if self._records is None:
+            self._records = (read_json(self.work.source_state, default={}) or {}).get("versions") or {}
+        return (self._records.get(f"{rid}/{version['version_id']}") or {}).get("entry") or {}
+
+
 def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], settings: Settings,
-                       extra_links: dict[str, list[str]]) -> list[dict[str, Any]]:
+                       extra_links: dict[str, list[str]], work: WorkDir) -> list[dict[str, Any]]:
     """One entry per resource: its newest published version's RDF fields (extracted by update) and ours."""
     entries = []
+    fields = _OlderFields(work)
     for rid, versions in published.items():
         resource = index[rid]
-        entry = _clean_entry(dict(versions[0].get("entry") or {}), resource)
+        entry = _clean_entry(dict(fields.get(rid, versions[0])), resource)
         added = [link for link in extra_links.get(rid, []) if link not in entry.get("links", [])]
         if added:
             entry["links"] = [*entry.get("links", []), *added]
@@ -276,7 +293,7 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
         # an application link counts only where that application is a published resource
         extra_links[rid] = [link for link in newest["links"] if link in published]
     removed = remove_orphans(tree, before, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
-    entries = collection_entries(published, index, settings, extra_links)
+    entries = collection_entries(published, index, settings, extra_links, work)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
     publish_file(work.download_counts, tree.download_counts)
