@@ -66,6 +66,9 @@ def _parse(data: Any, path: Path) -> LedgerEntry:
             raise LedgerError(f"{path}: field versions.{index}: needs version_id and a status in {STATUSES}")
         vid = ids.check_path_id(str(version.get("version_id")), f"{path}: field versions.{index}.version_id")
         versions[vid] = {**version, "version_id": vid, "status": version.get("status", "pending")}
+    for key in ("nickname", "nickname_icon"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise LedgerError(f"{path}: field {key}: must be text, not {type(data[key]).__name__}")
     known = {"id", "status", "nickname", "nickname_icon", "versions"}
     return LedgerEntry(rid, status, data.get("nickname"), data.get("nickname_icon"), versions,
                        {k: v for k, v in data.items() if k not in known})

@@ -123,6 +123,17 @@ def test_a_blocked_version_is_not_published(world: DemoWorld):
     assert not (settings.out / "rdfs" / MODEL / "1002").exists()
 
 
+def test_a_ledger_entry_with_a_bad_field_is_reported_and_the_run_goes_on(world: DemoWorld):
+    ledger = world.hub / "collection" / MODEL / "resource.yaml"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nnickname: 12\nversions: []\n")
+    settings = world.settings()
+    update_and_build(settings)
+    errors = health(settings.out)["stages"]["update"]["ledger_errors"]
+    assert len(errors) == 1 and "resource.yaml: field nickname: must be text, not int" in errors[0]
+    assert nicknames.is_known(entries(settings.out)[MODEL]["nickname"])  # derived as if the ledger had none
+
+
 def test_retries_on_server_errors_and_rate_limits(world: DemoWorld):
     world.zenodo.fail(r"^/api/records$", status=500, times=2)
     world.zenodo.fail(r"/files/rdf.yaml/content$", status=429, times=1, retry_after="0")

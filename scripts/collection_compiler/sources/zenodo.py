@@ -115,13 +115,20 @@ def _file_url(settings: Settings, record_id: str, file: dict[str, Any]) -> str:
 
 
 def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoConfig) -> Candidate | str:
-    """A candidate, or the reason this record is not one."""
+    """A candidate, or the reason this record is not one. Runs for each of 30,000 hits of every listing, so each
+    field is looked up once."""
     record_id = str(hit.get("id", ""))
-    metadata = hit.get("metadata") if isinstance(hit.get("metadata"), dict) else {}
-    keywords = metadata.get("keywords") if isinstance(metadata.get("keywords"), list) else []
-    if any(k in keywords for k in config.skip_keywords) or record_id in config.skip_records:
+    metadata = hit.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+    keywords = metadata.get("keywords")
+    if record_id in config.skip_records or (
+            isinstance(keywords, list) and any(k in keywords for k in config.skip_keywords)):
         return f"record {record_id}: skipped (backup or listed in skip_records)"
-    concept = hit.get("conceptdoi") or (f"10.5281/zenodo.{hit['conceptrecid']}" if hit.get("conceptrecid") else None)
+    concept = hit.get("conceptdoi")
+    if not concept:
+        concept_record = hit.get("conceptrecid")
+        concept = f"10.5281/zenodo.{concept_record}" if concept_record else None
     if not record_id.isdigit() or not ids.is_safe_id(concept):
         return f"record {record_id!r}: no usable record id or concept DOI ({concept!r})"
     rdf_file = _rdf_file(hit)
@@ -135,7 +142,8 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
         "version_name": str(version) if version else f"version from {metadata.get('publication_date', '?')}",
     }
     url = _file_url(settings, record_id, rdf_file)
-    downloads = hit["stats"].get("unique_downloads") if isinstance(hit.get("stats"), dict) else None
+    stats = hit.get("stats")
+    downloads = stats.get("unique_downloads") if isinstance(stats, dict) else None
     return Candidate(
         resource_id=concept, version_id=record_id, source="zenodo", root_url=url,
         fingerprint=fingerprint(rdf_file.get("checksum"), rdf_file.get("size"), url, bioimageio),

@@ -30,7 +30,7 @@ from ..partners_registry import load_registrations
 from ..settings import Settings
 from ..sources import partners as partner_source
 from ..sources import zenodo
-from ..sources.candidates import Candidate, SourceOutcome, fingerprint
+from ..sources.candidates import Candidate, SourceOutcome, fingerprint, text_fingerprint
 from ..state import State, read_published
 from ..templates import load_template
 
@@ -226,8 +226,8 @@ def _key(candidate: Candidate, status: str, nickname: tuple[str, str] | None, se
     """What a materialised RDF is made from, as a digest. The candidate's fingerprint covers its input and its
     `bioimageio` fields, so only strings go in: no dict to encode for each of 30,000 unchanged versions."""
     name, icon = nickname or ("", "")
-    return fingerprint(candidate.fingerprint, candidate.version_id, status, name, icon, settings.site_url,
-                       rdf.MATERIALISER_VERSION)
+    return text_fingerprint(candidate.fingerprint, candidate.version_id, status, name, icon, settings.site_url,
+                            rdf.MATERIALISER_VERSION)
 
 
 def _label(candidate: Candidate) -> str:
