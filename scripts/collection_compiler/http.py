@@ -51,6 +51,9 @@ class FetchError(RuntimeError):
         self.reason = reason
         self.status = status
 
+    def __reduce__(self) -> tuple[type[FetchError], tuple[str, str, int | None]]:
+        return FetchError, (self.url, self.reason, self.status)  # raised on a helper process, re-raised here
+
 
 @dataclass
 class Response:
@@ -151,13 +154,14 @@ class HttpClient:
             seconds = parsed.timestamp() - time.time() if parsed else 0.0
         return min(max(seconds, 0.0), self.settings.max_retry_after)
 
-    def map(self, func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """`func` over `items` on at most `concurrency` threads, results in input order."""
+    def map(self, func: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> Iterator[R]:
+        """`func` over `items` on at most `threads` (default `concurrency`) threads, results in input order."""
         items = list(items)
-        if self.settings.concurrency <= 1 or len(items) <= 1:
+        threads = min(threads or self.settings.concurrency, self.settings.concurrency)
+        if threads <= 1 or len(items) <= 1:
             yield from map(func, items)
             return
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             yield from pool.map(func, items)
 
 

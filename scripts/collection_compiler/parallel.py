@@ -46,6 +46,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def helper_process(warm_up: Callable[[], object]) -> ProcessPoolExecutor:
+    """One worker process from the fork server (safe while threads run), with `warm_up` as its first job, so that
+    its start and imports overlap whatever the caller does next."""
+    helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    helper.submit(warm_up)
+    return helper
+
+
 def _run_batch(fn: Callable[[T], R], items: list[T]) -> list[R]:
     return [fn(item) for item in items]
 

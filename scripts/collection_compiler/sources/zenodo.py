@@ -6,20 +6,21 @@ import logging
 import math
 import re
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from .. import ids
 from ..http import FetchError, HttpClient
+from ..parallel import gc_paused
 from ..settings import Settings
 from .candidates import Candidate, SourceOutcome, fingerprint
-
-T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+SPLIT_MIN_PAGES = 40  # from about this many pages on, a helper process reading half of them saves time
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,64 @@ def _hits(payload: Any, url: str) -> tuple[list[dict[str, Any]], int | None]:
 
 
 def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
-                 convert: Callable[[dict[str, Any]], T]) -> list[T]:
-    """`convert` of every matching record, all versions: the first page tells the total, the others come
-    concurrently, then pages are read one by one until an empty one (records may appear while we page). Each
-    page is converted on the thread that fetched it, while other pages are still on their way."""
+                 helper: Executor | None = None) -> list[Candidate | str]:
+    """Every matching record, all versions, as a candidate or the reason it is not one: the first page tells the
+    total, the others come concurrently, then pages are read one by one until an empty one (records may appear
+    while we page). Each page is read on the thread that fetched it, while others are still on their way.
 
-    def page(n: int) -> list[T]:
-        url = search_url(settings, config, n)
-        return [convert(hit) for hit in _hits(client.get_json(url), url)[0]]
-
+    Reading 30,000 hits is CPU work that the threads of one process cannot share, so with a `helper` process
+    and enough pages, the upper half of them is fetched and read there (each side with half the connections)
+    while this process reads the lower half."""
     first_url = search_url(settings, config, 1)
     hits, total = _hits(client.get_json(first_url), first_url)
-    records = [convert(hit) for hit in hits]
+    records = [candidate_from_hit(hit, settings, config) for hit in hits]
     if not records:
         return []
     known_pages = max(1, math.ceil((total or 0) / config.page_size))
-    for chunk in client.map(page, range(2, known_pages + 1)):
+    here = list(range(2, known_pages + 1))
+    there: list[int] = []
+    elsewhere, threads = None, None
+    if helper is not None and len(here) >= SPLIT_MIN_PAGES and settings.concurrency >= 2:
+        here, there = here[:len(here) // 2], here[len(here) // 2:]
+        share = settings.concurrency // 2
+        elsewhere = helper.submit(read_pages, settings.with_overrides(concurrency=share), config, there)
+        threads = settings.concurrency - share
+    for chunk in client.map(lambda n: _page(client, settings, config, n), here, threads):
         records.extend(chunk)
+    if elsewhere is not None:
+        records.extend(_helper_result(elsewhere, there, client, settings, config))
     n = known_pages + 1
-    while chunk := page(n):
+    while chunk := _page(client, settings, config, n):
         records.extend(chunk)
         n += 1
     return records
+
+
+def _page(client: HttpClient, settings: Settings, config: ZenodoConfig, n: int) -> list[Candidate | str]:
+    url = search_url(settings, config, n)
+    return [candidate_from_hit(hit, settings, config) for hit in _hits(client.get_json(url), url)[0]]
+
+
+@gc_paused()
+def read_pages(settings: Settings, config: ZenodoConfig, numbers: list[int]) -> list[Candidate | str]:
+    """Pages `numbers` of the listing, read on a helper process with its own connections."""
+    with HttpClient(settings) as client:
+        return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers) for c in chunk]
+
+
+def _helper_result(future: Future[list[Candidate | str]], numbers: list[int], client: HttpClient,
+                   settings: Settings, config: ZenodoConfig) -> list[Candidate | str]:
+    """The helper's pages, or (the helper process died) the same pages read here."""
+    try:
+        return future.result()
+    except BrokenExecutor:
+        log.warning("the listing helper process stopped; reading its %d pages here", len(numbers))
+        return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers) for c in chunk]
+
+
+def warm_up() -> bool:
+    """A first job for a new helper process: unpickling it imports this module and the HTTP client."""
+    return True
 
 
 def _owners(hit: dict[str, Any]) -> list[int | str]:
@@ -153,13 +190,14 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
 def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             needs_fetch: Callable[[Candidate], bool],
             on_fetched: Callable[[Candidate], None] = lambda candidate: None,
-            on_listed: Callable[[list[Candidate]], None] = lambda candidates: None) -> SourceOutcome:
-    """List the records and fetch the RDFs that `needs_fetch` asks for (new or changed versions; concurrently,
-    bounded), handing the list to `on_listed` first and each to `on_fetched` as it arrives. The others keep
-    raw=None."""
+            on_listed: Callable[[list[Candidate]], None] = lambda candidates: None,
+            helper: Executor | None = None) -> SourceOutcome:
+    """List the records (half of a long listing on `helper`, see `list_records`) and fetch the RDFs that
+    `needs_fetch` asks for (new or changed versions; concurrently, bounded), handing the list to `on_listed` first
+    and each to `on_fetched` as it arrives. The others keep raw=None."""
     outcome = SourceOutcome("zenodo")
     try:
-        listed = list_records(client, settings, config, lambda hit: candidate_from_hit(hit, settings, config))
+        listed = list_records(client, settings, config, helper)
     except FetchError as e:
         outcome.error = str(e)
         return outcome

@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_byt
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
-from ..parallel import StreamingMap, gc_paused
+from ..parallel import StreamingMap, gc_paused, helper_process
 from ..partners_registry import load_registrations
 from ..settings import Settings
 from ..sources import partners as partner_source
@@ -36,6 +37,7 @@ from ..templates import load_template
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 200
+LARGE_STATE_BYTES = 4_000_000  # a previous state of about 4,000 versions: a listing of 40 pages or more
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -129,7 +131,8 @@ def _by_origin(previous: State) -> dict[str, list[dict[str, Any]]]:
 
 
 def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger,
-                    pipeline: IngestPipeline) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
+                    pipeline: IngestPipeline, helper: Executor | None = None
+                    ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
     registrations, registration_errors = load_registrations(settings.repo_root)
 
     def needs_fetch(candidate: Candidate) -> bool:
@@ -153,7 +156,7 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
         # partners are read while Zenodo downloads; the client bounds the requests of both together
         partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_commit)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
-                                   pipeline.submit, pipeline.expect)]
+                                   pipeline.submit, pipeline.expect, helper)]
         outcomes += partners.result()
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
@@ -492,6 +495,20 @@ def _reset_work(work: WorkDir) -> None:
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 
+def _listing_helper(settings: Settings) -> ProcessPoolExecutor | None:
+    """A process to read half of a long Zenodo listing (`zenodo.list_records`), started before the previous state
+    is read so that its start overlaps that. Only where the previous state tells of a large collection and there
+    is more than one core."""
+    if settings.previous is None or min(os.cpu_count() or 1, settings.concurrency) < 2:
+        return None
+    try:
+        if SiteTree(settings.previous).source_state.stat().st_size < LARGE_STATE_BYTES:
+            return None
+    except FileNotFoundError:
+        return None
+    return helper_process(zenodo.warm_up)
+
+
 @gc_paused()
 def update(settings: Settings) -> UpdateReport:
     _exists.cache_clear()  # the previous deploy may have changed since the last call in this process
@@ -499,20 +516,26 @@ def update(settings: Settings) -> UpdateReport:
     work = WorkDir(settings.work_dir)
     work.root.mkdir(parents=True, exist_ok=True)
     _reset_work(work)
-    template = load_template(settings.repo_root)
-    previous = State.load(settings.previous)
-    ledger = Ledger.load(settings.repo_root)
-    state = State()
-    pipeline = IngestPipeline(settings, work, ledger, given_nicknames(ledger, previous))
+    helper = _listing_helper(settings)
     try:
-        return _update(settings, work, template, previous, ledger, state, pipeline)
+        template = load_template(settings.repo_root)
+        previous = State.load(settings.previous)
+        ledger = Ledger.load(settings.repo_root)
+        pipeline = IngestPipeline(settings, work, ledger, given_nicknames(ledger, previous))
+        try:
+            return _update(settings, work, template, previous, ledger, State(), pipeline, helper)
+        finally:
+            pipeline.close()
     finally:
-        pipeline.close()
+        if helper is not None:
+            helper.shutdown(wait=False, cancel_futures=True)
 
 
 def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previous: State, ledger: Ledger,
-            state: State, pipeline: IngestPipeline) -> UpdateReport:
-    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, pipeline)
+            state: State, pipeline: IngestPipeline, helper: ProcessPoolExecutor | None) -> UpdateReport:
+    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, pipeline, helper)
+    if helper is not None:
+        helper.shutdown(wait=False)  # the listing is read: its process is not needed any more
     origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
     warnings: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
