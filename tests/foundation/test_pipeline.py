@@ -113,10 +113,15 @@ def test_non_mapping_rdf_and_unsafe_ids_are_refused(world: DemoWorld):
     assert not any(".." in p for p in tree_bytes(settings.out))
 
 
-def test_a_blocked_version_is_not_published(world: DemoWorld):
+def write_ledger(world: DemoWorld, fields: str) -> None:
+    """The hub's ledger entry of the demo model: its id, then `fields` (YAML lines)."""
     ledger = world.hub / "collection" / MODEL / "resource.yaml"
-    ledger.parent.mkdir(parents=True)
-    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nversions:\n  - {{version_id: '1002', status: blocked}}\n")
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.write_text(f"id: {MODEL}\n{fields}")
+
+
+def test_a_blocked_version_is_not_published(world: DemoWorld):
+    write_ledger(world, "status: accepted\nversions:\n  - {version_id: '1002', status: blocked}\n")
     settings = world.settings()
     update_and_build(settings)
     assert entries(settings.out)[MODEL]["versions"] == ["1001"]
@@ -124,9 +129,7 @@ def test_a_blocked_version_is_not_published(world: DemoWorld):
 
 
 def test_a_ledger_entry_with_a_bad_field_is_reported_and_the_run_goes_on(world: DemoWorld):
-    ledger = world.hub / "collection" / MODEL / "resource.yaml"
-    ledger.parent.mkdir(parents=True)
-    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nnickname: 12\nversions: []\n")
+    write_ledger(world, "status: accepted\nnickname: 12\nversions: []\n")
     settings = world.settings()
     update_and_build(settings)
     errors = health(settings.out)["stages"]["update"]["ledger_errors"]
@@ -254,9 +257,7 @@ def test_nicknames_are_deterministic_and_kept(world: DemoWorld, tmp_path: Path):
     assert proposal["nickname"] == first
     assert [v["version_id"] for v in proposal["versions"]] == ["1002", "1001"]
     # a nickname given in the ledger wins and stays
-    ledger = world.hub / "collection" / MODEL / "resource.yaml"
-    ledger.parent.mkdir(parents=True)
-    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nnickname: wise-owl\nnickname_icon: 🦉\nversions: []\n")
+    write_ledger(world, "status: accepted\nnickname: wise-owl\nnickname_icon: 🦉\nversions: []\n")
     again = world.settings(out=tmp_path / "again", work_dir=tmp_path / "w3")
     update_and_build(again)
     assert entries(again.out)[MODEL]["nickname"] == "wise-owl"
@@ -318,9 +319,7 @@ def test_a_version_failing_our_checks_is_held_back_on_the_automatic_route(world:
 def test_the_review_route_publishes_only_accepted_versions(world: DemoWorld):
     template = world.hub / "collection_rdf_template.yaml"
     template.write_text(template.read_text().replace("route: automatic", "route: review"))
-    ledger = world.hub / "collection" / MODEL / "resource.yaml"
-    ledger.parent.mkdir(parents=True)
-    ledger.write_text(f"id: {MODEL}\nstatus: accepted\nversions:\n  - {{version_id: '1001', status: accepted}}\n")
+    write_ledger(world, "status: accepted\nversions:\n  - {version_id: '1001', status: accepted}\n")
     settings = world.settings()
     update_and_build(settings)
     published = entries(settings.out)

@@ -80,8 +80,7 @@ def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
         share = settings.concurrency // 2
         elsewhere = helper.submit(read_pages, settings.with_overrides(concurrency=share), config, there)
         threads = settings.concurrency - share
-    for chunk in client.map(lambda n: _page(client, settings, config, n), here, threads):
-        records.extend(chunk)
+    records += _pages(client, settings, config, here, threads)
     if elsewhere is not None:
         records.extend(_helper_result(elsewhere, there, client, settings, config))
     n = known_pages + 1
@@ -96,11 +95,17 @@ def _page(client: HttpClient, settings: Settings, config: ZenodoConfig, n: int) 
     return [candidate_from_hit(hit, settings, config) for hit in _hits(client.get_json(url), url)[0]]
 
 
+def _pages(client: HttpClient, settings: Settings, config: ZenodoConfig, numbers: list[int],
+           threads: int | None = None) -> list[Candidate | str]:
+    """Pages `numbers` in order, each read on the thread that fetched it."""
+    return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers, threads) for c in chunk]
+
+
 @gc_paused()
 def read_pages(settings: Settings, config: ZenodoConfig, numbers: list[int]) -> list[Candidate | str]:
     """Pages `numbers` of the listing, read on a helper process with its own connections."""
     with HttpClient(settings) as client:
-        return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers) for c in chunk]
+        return _pages(client, settings, config, numbers)
 
 
 def _helper_result(future: Future[list[Candidate | str]], numbers: list[int], client: HttpClient,
@@ -110,7 +115,7 @@ def _helper_result(future: Future[list[Candidate | str]], numbers: list[int], cl
         return future.result()
     except BrokenExecutor:
         log.warning("the listing helper process stopped; reading its %d pages here", len(numbers))
-        return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers) for c in chunk]
+        return _pages(client, settings, config, numbers)
 
 
 def warm_up() -> bool:

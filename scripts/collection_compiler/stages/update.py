@@ -416,8 +416,8 @@ def resource_index(groups: dict[str, list[Version]], nick: dict[str, tuple[str, 
 
 def _index_version(version: Version, newest: bool) -> dict[str, Any]:
     """A version in the work index. Only a resource's newest version carries its collection.json fields: an older
-    one's are in the state, where the build looks only when a newer version is held back. That halves the index
-    every later stage reads."""
+    one's are in the state, where the build looks only when a newer version is held back. Every later stage reads
+    this index, so it is kept small."""
     bioimageio = version.candidate.bioimageio
     line = {"version_id": version.vid, "rdf_sha256": version.rdf_sha256, "status": version.status,
             "created": version.created, "doi": bioimageio.get("doi"), "version_name": bioimageio.get("version_name")}
@@ -482,11 +482,12 @@ def _write_state(work: WorkDir, state: State, previous: State, settings: Setting
     """The state for the next run. Where it equals the previous deploy's (nothing changed), that file is linked
     instead: 30 MB not written again on a large collection, and the build finds the same file in place. The
     comparison is quick: an unchanged version's record is the previous record itself (`_state_record`)."""
+    data = state.to_json()
     before = SiteTree(settings.previous).source_state if settings.previous else None
-    if before is not None and before.is_file() and state.to_json() == previous.to_json():
+    if before is not None and before.is_file() and data == previous.to_json():
         link_atomic(before, work.source_state)
     else:
-        write_json(work.source_state, state.to_json(), indent=None)
+        write_json(work.source_state, data, indent=None)
 
 
 def _reset_work(work: WorkDir) -> None:
