@@ -20,7 +20,7 @@ from .candidates import Candidate, SourceOutcome, fingerprint
 log = logging.getLogger(__name__)
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-SPLIT_MIN_PAGES = 40  # from about this many pages on, a helper process reading half of them saves time
+SPLIT_MIN_PAGES = 40  # a shorter listing is read in one process: a helper would hardly start before it ends
 
 
 @dataclass(frozen=True)
