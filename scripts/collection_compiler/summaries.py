@@ -221,8 +221,9 @@ def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha
                       published_partners: Sequence[Any], *, resource_type: str, site_url: str, git_base: str
                       ) -> tuple[str, dict[str, Any]]:
     """`write_version_summaries`, also returning the inputs digest the two files are keyed on."""
-    partner_ids, expected, link = _parameters(rid, vid, published_partners, resource_type, site_url)
-    digest = _inputs_digest(work, rid, vid, partner_ids, [rdf_sha256, expected, link, git_base])
+    partner_ids, expected = partner_lists(published_partners, resource_type)
+    link = _summary_link(site_url, rid, vid)
+    digest = _with_files(_parameters_digest(rdf_sha256, expected, link, git_base), work, rid, vid, partner_ids)
     known = read_json(site.summary_json(rid, vid))
     if isinstance(known, dict) and known.get("inputs_sha256") == digest and site.test_summary(rid, vid).is_file():
         return digest, known["outcome"]  # nothing that goes into the two files changed: neither is read nor written
@@ -234,12 +235,6 @@ def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha
     write_text_atomic(site.test_summary(rid, vid), yamlio.dump_yaml(summary))
     write_text_atomic(site.summary_json(rid, vid), json_text({**rows, "inputs_sha256": digest, "outcome": outcome}))
     return digest, outcome
-
-
-def _parameters(rid: str, vid: str, published_partners: Sequence[Any], resource_type: str, site_url: str
-                ) -> tuple[list[str], list[str], str]:
-    """(partners that send summaries, those expected to test this type, the link to test_summary.yaml)."""
-    return (*partner_lists(published_partners, resource_type), _summary_link(site_url, rid, vid))
 
 
 def _summary_link(site_url: str, rid: str, vid: str) -> str:
@@ -255,24 +250,28 @@ def partner_lists(published_partners: Sequence[Any], resource_type: str) -> tupl
     return partner_ids, expected
 
 
-def summary_inputs_digest(work: WorkDir, rid: str, vid: str, rdf_sha256: str, published_partners: Sequence[Any],
-                          *, resource_type: str, site_url: str, git_base: str, read_files: bool = True,
-                          lists: tuple[list[str], list[str]] | None = None) -> str:
-    """The digest `write_version_summaries` keys its files on. With `read_files=False` (the caller knows the
-    version has no result or partner file) nothing is read, so a build can tell unchanged versions in memory.
-    `lists`: `partner_lists(published_partners, resource_type)`, when the caller has it already."""
-    partner_ids, expected = lists or partner_lists(published_partners, resource_type)
-    link = _summary_link(site_url, rid, vid)
-    return _inputs_digest(work, rid, vid, partner_ids if read_files else [], [rdf_sha256, expected, link, git_base],
-                          read_files)
+def summary_inputs_digest(rid: str, vid: str, rdf_sha256: str, expected: list[str], *, site_url: str,
+                          git_base: str) -> str:
+    """The digest `summarise_version` keys the files of a version without result or partner files on: made of
+    the parameters alone, so a build tells unchanged versions in memory. `expected`: the second list of
+    `partner_lists` for the version's type."""
+    return _parameters_digest(rdf_sha256, expected, _summary_link(site_url, rid, vid), git_base).hexdigest()
 
 
-def _inputs_digest(work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str], extra: list[Any],
-                   read_files: bool = True) -> str:
-    """sha256 of everything the two files are made from: result files, partner records and the parameters."""
-    digest = hashlib.sha256(json_bytes([SUMMARY_FORMAT, extra], indent=None))
-    if not read_files:
-        return digest.hexdigest()
+def _parameters_digest(rdf_sha256: str, expected: list[str], link: str, git_base: str) -> Any:
+    return hashlib.sha256(json_bytes([SUMMARY_FORMAT, [rdf_sha256, expected, link, git_base]], indent=None))
+
+
+def _with_files(digest: Any, work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str]) -> str:
+    """`digest` (of the parameters) completed with the version's result files and partner records."""
+    folder = work.results_dir(rid, vid)
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for partner_id in partner_ids:
+        path = work.partner_result(partner_id, rid, vid)
+        if path.is_file():
+            digest.update(partner_id.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
     folder = work.results_dir(rid, vid)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -13,6 +13,9 @@ from collection_compiler.summaries import (
     PartnerRecord,
     combined_status,
     deduplicate,
+    partner_lists,
+    summarise_version,
+    summary_inputs_digest,
     write_version_summaries,
 )
 
@@ -136,6 +139,18 @@ def test_unchanged_summary_is_not_rewritten(tmp_path: Path, work, h) -> None:
     path_bytes = path.read_bytes()
     write_version_summaries(site, work, RID, VID, h.SHA_A, [])
     assert path.stat().st_mtime_ns == before and path.read_bytes() == path_bytes
+
+
+def test_the_builds_digest_of_a_version_without_files_is_the_key_of_its_files(tmp_path: Path, work, h) -> None:
+    site = SiteTree(tmp_path / "site")
+    partners = [h.registration("ilastik"), h.registration("biapy")]
+    params = {"site_url": "https://s", "git_base": "https://gh"}
+    digest, _ = summarise_version(site, work, RID, VID, h.SHA_A, partners, resource_type="model", **params)
+    expected = partner_lists(partners, "model")[1]
+    assert summary_inputs_digest(RID, VID, h.SHA_A, expected, **params) == digest
+    assert summary_inputs_digest(RID, VID, h.SHA_B, expected, **params) != digest
+    write_result(work, RID, VID, static(h.SHA_A))  # a result file: the in-memory digest no longer tells
+    assert summarise_version(site, work, RID, VID, h.SHA_A, partners, resource_type="model", **params)[0] != digest
 
 
 def test_not_applicable_only_partner_is_not_failed(tmp_path: Path, work, h) -> None:

@@ -121,18 +121,17 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
     with_files = checked | versions_with_partner_results(work)
     records: dict[str, list[Any]] = {}
     jobs, keys = [], []
-    lists_by_type: dict[str, tuple[list[str], list[str]]] = {}
+    expected_by_type: dict[str, list[str]] = {}
     for rid, versions in published.items():
         resource_type = index[rid]["type"]
-        if resource_type not in lists_by_type:
-            lists_by_type[resource_type] = partner_lists(registrations, resource_type)
+        if resource_type not in expected_by_type:
+            expected_by_type[resource_type] = partner_lists(registrations, resource_type)[1]
         for v in versions:
             key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
             known = held.get(key)
             if known and key not in with_files and known[0] == summary_inputs_digest(
-                    work, rid, v["version_id"], sha, registrations, resource_type=resource_type,
-                    site_url=settings.site_url, git_base=settings.git_base, read_files=False,
-                    lists=lists_by_type[resource_type]):
+                    rid, v["version_id"], sha, expected_by_type[resource_type], site_url=settings.site_url,
+                    git_base=settings.git_base):
                 records[key] = known
                 continue
             jobs.append((rid, v["version_id"], sha, resource_type))
