@@ -272,11 +272,3 @@ def _with_files(digest: Any, work: WorkDir, rid: str, vid: str, partner_ids: Seq
         if path.is_file():
             digest.update(partner_id.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-    folder = work.results_dir(rid, vid)
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for partner_id in partner_ids:
-        path = work.partner_result(partner_id, rid, vid)
-        if path.is_file():
-            digest.update(partner_id.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
