@@ -46,10 +46,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def helper_process(warm_up: Callable[[], object]) -> ProcessPoolExecutor:
+def helper_process(warm_up: Callable[[], object], initializer: Callable[..., object] | None = None,
+                   initargs: tuple[object, ...] = ()) -> ProcessPoolExecutor:
     """One worker process from the fork server (safe while threads run), with `warm_up` as its first job, so that
-    its start and imports overlap whatever the caller does next."""
-    helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    its start and imports overlap whatever the caller does next. `initializer(*initargs)` runs first: the way to
+    hand it what cannot travel with a job (shared memory)."""
+    helper = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"), initializer=initializer,
+                                 initargs=initargs)
     helper.submit(warm_up)
     return helper
 

@@ -60,8 +60,10 @@ def _architecture(value: Any, absolute: Callable[[str], str]) -> Any:
 
 def absolutise(rdf: dict[str, Any], root_url: str) -> dict[str, Any]:
     """A copy of `rdf` whose file references are absolute, resolved against `root_url`."""
-    out = copy.deepcopy(rdf)
+    return _absolutise_in_place(copy.deepcopy(rdf), root_url)
 
+
+def _absolutise_in_place(out: dict[str, Any], root_url: str) -> dict[str, Any]:
     def absolute(ref: str) -> str:
         return resolve_url(root_url, ref)
 
@@ -90,9 +92,11 @@ def absolutise(rdf: dict[str, Any], root_url: str) -> dict[str, Any]:
     return out
 
 
-def materialise(raw: dict[str, Any], *, resource_id: str, version_id: str, root_url: str, site_url: str,
+def materialise(rdf: dict[str, Any], *, resource_id: str, version_id: str, root_url: str, site_url: str,
                 bioimageio: dict[str, Any]) -> dict[str, Any]:
-    rdf = absolutise(yamlio.normalise(raw), root_url)
+    """The materialised RDF made from `rdf`, plain data as `yamlio.normalise` returns it. `rdf` is changed in place
+    and returned: it is a version's freshly parsed input, and copying it again was a tenth of ingesting it."""
+    _absolutise_in_place(rdf, root_url)
     rdf.pop("root_path", None)
     rdf["id"] = f"{resource_id}/{version_id}"
     rdf["rdf_source"] = f"{site_url}/rdfs/{resource_id}/{version_id}/rdf.yaml"

@@ -1,4 +1,4 @@
-"""A long Zenodo listing read half on a helper process (`zenodo.list_records`), against a real fake Zenodo."""
+"""A long Zenodo listing shared with a helper process (`zenodo.list_records`), against a real fake Zenodo."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -36,53 +36,99 @@ def settings_for(server: FakeZenodo) -> Settings:
     return Settings(zenodo_api=server.api, concurrency=4, http_retries=1, http_backoff=0.01, http_timeout=10.0)
 
 
-def listing(server: FakeZenodo, helper: Any = None) -> list[Any]:
+def listing(server: FakeZenodo, helper: zenodo.ListingHelper | None = None, config: zenodo.ZenodoConfig = CONFIG
+            ) -> list[Any]:
     settings = settings_for(server)
     with HttpClient(settings) as client:
-        return zenodo.list_records(client, settings, CONFIG, helper)
+        return zenodo.list_records(client, settings, config, helper)
 
 
-class CountingHelper(ProcessPoolExecutor):
-    """A real helper process that remembers what it was given."""
-
-    def __init__(self) -> None:
-        super().__init__(1, mp_context=multiprocessing.get_context("forkserver"))
-        self.pages: list[int] = []
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
-        if fn is zenodo.read_pages:
-            self.pages += args[2]
-        return super().submit(fn, *args, **kwargs)
+@pytest.fixture
+def helper() -> Iterator[zenodo.ListingHelper]:
+    started = zenodo.ListingHelper.create()  # a real process from the fork server
+    yield started
+    started.shutdown()
 
 
-def test_a_long_listing_read_half_on_a_helper_gives_the_same_candidates_in_the_same_order(server: FakeZenodo):
+def helper_pages(helper: zenodo.ListingHelper) -> set[int]:
+    return {n for batch in helper.batches for n in batch.result()}
+
+
+def test_a_long_listing_shared_with_a_helper_gives_the_same_candidates_in_the_same_order(
+        server: FakeZenodo, helper: zenodo.ListingHelper):
     alone = listing(server)
     assert len(alone) == PAGES * PAGE_SIZE - 1 and all(isinstance(c, zenodo.Candidate) for c in alone)
-    with CountingHelper() as helper:
-        shared = listing(server, helper)
+    helper.start(settings_for(server), CONFIG)
+    shared = listing(server, helper)
     assert shared == alone  # every field of every candidate, in page order
-    assert helper.pages == list(range(2 + (PAGES - 1) // 2, PAGES + 1))  # the upper half went to the helper
+    theirs = helper_pages(helper)
+    assert theirs <= set(range(2, PAGES + 1))
+    if theirs:  # the helper reads from the top down, this process from the bottom up
+        assert theirs == set(range(min(theirs), PAGES + 1))
 
 
-def test_a_short_listing_stays_in_this_process(server: FakeZenodo):
+def test_a_helper_that_started_early_reads_the_pages_this_process_has_not_come_to(
+        server: FakeZenodo, helper: zenodo.ListingHelper):
+    helper.start(settings_for(server), CONFIG)
+    for batch in helper.batches:  # this process is busy elsewhere (reading the previous state) until it is done
+        batch.result(timeout=60)
+    assert helper_pages(helper) == set(range(2, PAGES + 1))
+    before = len(server.requests_to("/api/records$"))
+    shared = listing(server, helper)
+    assert len(server.requests_to("/api/records$")) - before == 1  # only the empty page after the last is asked here
+    assert shared == listing(server)
+
+
+def test_a_short_listing_stays_in_this_process(server: FakeZenodo, helper: zenodo.ListingHelper):
     short = zenodo.ZenodoConfig(page_size=PAGE_SIZE * 8)  # fewer pages than SPLIT_MIN_PAGES
-    settings = settings_for(server)
-    with CountingHelper() as helper, HttpClient(settings) as client:
-        records = zenodo.list_records(client, settings, short, helper)
-    assert len(records) == PAGES * PAGE_SIZE - 1 and helper.pages == []
+    helper.start(settings_for(server), short)
+    assert helper.batches == []
+    assert len(listing(server, helper, short)) == PAGES * PAGE_SIZE - 1
 
 
-class DeadHelper:
-    """A helper whose process is gone: every job fails as a broken pool does."""
+def test_page_claims_are_taken_from_both_ends_until_they_meet():
+    claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
+    assert claims.take(from_top=False) is None  # nothing offered yet
+    claims.offer(2, 6)
+    taken = [claims.take(from_top=True), claims.take(from_top=False), claims.take(from_top=True),
+             claims.take(from_top=False), claims.take(from_top=True), claims.take(from_top=False)]
+    assert taken == [6, 2, 5, 3, 4, None]
+
+
+class DyingExecutor:
+    """A helper whose process dies after it claimed the top pages: its batches fail as a broken pool's do."""
+
+    def __init__(self, claims: zenodo.PageClaims, pages: int):
+        self.claims, self.pages = claims, pages
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        while self.pages:
+            self.pages -= 1
+            self.claims.take(from_top=True)
         future: Future = Future()
         future.set_exception(BrokenProcessPool("the helper process died"))
         return future
 
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
 
-def test_the_pages_of_a_helper_that_died_are_read_here(server: FakeZenodo):
-    assert listing(server, DeadHelper()) == listing(server)
+
+def test_the_pages_a_helper_claimed_before_it_died_are_read_here(server: FakeZenodo):
+    claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
+    dying = zenodo.ListingHelper(DyingExecutor(claims, pages=5), claims)
+    dying.start(settings_for(server), CONFIG)
+    assert dying.batches and claims.take(from_top=True) == PAGES - 5  # five pages were claimed and lost
+    assert listing(server, dying) == listing(server)
+
+
+def test_a_first_page_that_fails_before_the_state_is_read_fails_the_listing_when_it_is_read(server: FakeZenodo):
+    claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
+    early = zenodo.ListingHelper(DyingExecutor(claims, pages=0), claims)
+    server.fail("/api/records$", status=503, times=2)  # both attempts
+    early.start(settings_for(server), CONFIG)
+    assert isinstance(early.first_page, FetchError) and early.batches == []
+    with pytest.raises(FetchError, match="HTTP 503"):
+        listing(server, early)
 
 
 def test_a_fetch_error_survives_the_trip_back_from_a_helper_process():
@@ -109,6 +155,6 @@ def test_update_starts_a_helper_only_where_the_previous_state_tells_of_a_large_c
         return
     assert helper is not None
     try:
-        assert helper.submit(zenodo.warm_up).result(timeout=60) is True  # a live process that imported zenodo
+        assert helper.executor.submit(zenodo.warm_up).result(timeout=60) is True  # a live process with zenodo
     finally:
         helper.shutdown()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import multiprocessing
 import re
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor, Future
-from dataclasses import dataclass
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from typing import Any
 from urllib.parse import quote
 
 from .. import ids
 from ..http import FetchError, HttpClient
-from ..parallel import gc_paused
+from ..parallel import gc_paused, helper_process
 from ..settings import Settings
 from .candidates import Candidate, SourceOutcome, fingerprint
 
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 SPLIT_MIN_PAGES = 40  # a shorter listing is read in one process: a helper would hardly start before it ends
+HELPER_BATCH_PAGES = 16  # a helper's pages come back in batches, each while it reads the next
 
 
 @dataclass(frozen=True)
@@ -57,37 +61,112 @@ def _hits(payload: Any, url: str) -> tuple[list[dict[str, Any]], int | None]:
     return [h for h in hits["hits"] if isinstance(h, dict)], total if isinstance(total, int) else None
 
 
-def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
-                 helper: Executor | None = None) -> list[Candidate | str]:
-    """Every matching record, all versions, as a candidate or the reason it is not one: the first page tells the
-    total, the others come concurrently, then pages are read one by one until an empty one (records may appear
-    while we page). Each page is read on the thread that fetched it, while others are still on their way.
+class PageClaims:
+    """The pages of a listing left to read, shared by this process and a helper process: this process takes them
+    from the bottom, the helper from the top, until none is left, so whichever side is faster reads more. (Given
+    to the helper when it starts: shared memory cannot travel with a job.)"""
 
-    Reading 30,000 hits is CPU work that the threads of one process cannot share, so with a `helper` process
-    and enough pages, the upper half of them is fetched and read there (each side with half the connections)
-    while this process reads the lower half."""
-    first_url = search_url(settings, config, 1)
-    hits, total = _hits(client.get_json(first_url), first_url)
-    records = [candidate_from_hit(hit, settings, config) for hit in hits]
+    def __init__(self, context: BaseContext) -> None:
+        self._bounds = context.Array("i", [1, 0])  # [next from the bottom, next from the top]: none yet
+
+    def offer(self, first: int, last: int) -> None:
+        with self._bounds.get_lock():
+            self._bounds.get_obj()[:] = [first, last]
+
+    def take(self, from_top: bool) -> int | None:
+        with self._bounds.get_lock():
+            bounds = self._bounds.get_obj()
+            low, high = bounds
+            if low > high:
+                return None
+            if from_top:
+                bounds[1] = high - 1
+                return high
+            bounds[0] = low + 1
+            return low
+
+
+_claims: PageClaims | None = None  # on a helper process: the claims it was started with
+_client: HttpClient | None = None  # on a helper process: its connections, kept from batch to batch
+
+
+def _install_claims(claims: PageClaims) -> None:
+    global _claims
+    _claims = claims
+
+
+@dataclass
+class ListingHelper:
+    """A helper process that reads a long listing from the top while this process reads it from the bottom (see
+    `list_records`). `start` it as early as possible: it reads while this process does other work."""
+
+    executor: Executor
+    claims: PageClaims
+    first_page: tuple[list[Candidate | str], int] | FetchError | None = None  # page 1 and the number of pages
+    batches: list[Future[dict[int, list[Candidate | str]]]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls) -> ListingHelper:
+        claims = PageClaims(multiprocessing.get_context("forkserver"))
+        return cls(helper_process(warm_up, _install_claims, (claims,)), claims)
+
+    def start(self, settings: Settings, config: ZenodoConfig) -> None:
+        """Read page 1 here (it tells the number of pages) and, for a long listing, set the helper reading."""
+        try:
+            with HttpClient(settings) as client:
+                self.first_page = _first_page(client, settings, config)
+        except FetchError as e:
+            self.first_page = e
+            return
+        last = self.first_page[1]
+        if last - 1 >= SPLIT_MIN_PAGES and settings.concurrency >= 2:
+            self.claims.offer(2, last)
+            share = settings.with_overrides(concurrency=settings.concurrency // 2)
+            self.batches = [self.executor.submit(read_top_pages, share, config, HELPER_BATCH_PAGES)
+                            for _ in range(math.ceil((last - 1) / HELPER_BATCH_PAGES))]
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
+                 helper: ListingHelper | None = None) -> list[Candidate | str]:
+    """Every matching record, all versions, as a candidate or the reason it is not one: the first page tells the
+    number of pages, the others come concurrently, then pages are read one by one until an empty one (records may
+    appear while we page). Each page is read on the thread that fetched it, while others are still on their way.
+
+    Reading 30,000 hits is CPU work that the threads of one process cannot share: a started `helper` has been
+    reading pages from the top since page 1 came (with half of the connections), and this process now reads them
+    from the bottom until the two meet."""
+    first = helper.first_page if helper is not None else None
+    if isinstance(first, FetchError):
+        raise first
+    records, last = first or _first_page(client, settings, config)
     if not records:
         return []
-    known_pages = max(1, math.ceil((total or 0) / config.page_size))
-    here = list(range(2, known_pages + 1))
-    there: list[int] = []
-    elsewhere, threads = None, None
-    if helper is not None and len(here) >= SPLIT_MIN_PAGES and settings.concurrency >= 2:
-        here, there = here[:len(here) // 2], here[len(here) // 2:]
-        share = settings.concurrency // 2
-        elsewhere = helper.submit(read_pages, settings.with_overrides(concurrency=share), config, there)
-        threads = settings.concurrency - share
-    records += _pages(client, settings, config, here, threads)
-    if elsewhere is not None:
-        records.extend(_helper_result(elsewhere, there, client, settings, config))
-    n = known_pages + 1
+    numbers = range(2, last + 1)
+    if helper is None or not helper.batches:
+        records += _pages(client, settings, config, numbers)
+    else:
+        threads = settings.concurrency - settings.concurrency // 2
+        pages = _read_claimed(client, settings, config, lambda: helper.claims.take(from_top=False), threads)
+        pages.update(_helper_result(helper.batches))
+        missing = [n for n in numbers if n not in pages]  # the helper's, when it stopped
+        pages.update(zip(missing, client.map(lambda n: _page(client, settings, config, n), missing), strict=True))
+        records += [c for n in numbers for c in pages[n]]
+    n = last + 1
     while chunk := _page(client, settings, config, n):
         records.extend(chunk)
         n += 1
     return records
+
+
+def _first_page(client: HttpClient, settings: Settings, config: ZenodoConfig) -> tuple[list[Candidate | str], int]:
+    """Page 1 and the number of pages its total tells."""
+    url = search_url(settings, config, 1)
+    hits, total = _hits(client.get_json(url), url)
+    pages = max(1, math.ceil((total or 0) / config.page_size))
+    return [candidate_from_hit(hit, settings, config) for hit in hits], pages
 
 
 def _page(client: HttpClient, settings: Settings, config: ZenodoConfig, n: int) -> list[Candidate | str]:
@@ -95,27 +174,46 @@ def _page(client: HttpClient, settings: Settings, config: ZenodoConfig, n: int) 
     return [candidate_from_hit(hit, settings, config) for hit in _hits(client.get_json(url), url)[0]]
 
 
-def _pages(client: HttpClient, settings: Settings, config: ZenodoConfig, numbers: list[int],
-           threads: int | None = None) -> list[Candidate | str]:
+def _pages(client: HttpClient, settings: Settings, config: ZenodoConfig, numbers: range) -> list[Candidate | str]:
     """Pages `numbers` in order, each read on the thread that fetched it."""
-    return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers, threads) for c in chunk]
+    return [c for chunk in client.map(lambda n: _page(client, settings, config, n), numbers) for c in chunk]
+
+
+def _read_claimed(client: HttpClient, settings: Settings, config: ZenodoConfig, take: Callable[[], int | None],
+                  threads: int) -> dict[int, list[Candidate | str]]:
+    """The pages `take` hands out, by number, read on `threads` threads that each take the next one when done."""
+    pages: dict[int, list[Candidate | str]] = {}
+
+    def read() -> None:
+        while (n := take()) is not None:
+            pages[n] = _page(client, settings, config, n)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for reader in [pool.submit(read) for _ in range(threads)]:
+            reader.result()
+    return pages
 
 
 @gc_paused()
-def read_pages(settings: Settings, config: ZenodoConfig, numbers: list[int]) -> list[Candidate | str]:
-    """Pages `numbers` of the listing, read on a helper process with its own connections."""
-    with HttpClient(settings) as client:
-        return _pages(client, settings, config, numbers)
+def read_top_pages(settings: Settings, config: ZenodoConfig, limit: int) -> dict[int, list[Candidate | str]]:
+    """On the helper process: up to `limit` pages from the top of the listing."""
+    global _client
+    assert _claims is not None, "a listing helper is started with its page claims"
+    claims, taken = _claims, itertools.count()
+    _client = _client or HttpClient(settings)
+    return _read_claimed(_client, settings, config, lambda: claims.take(from_top=True) if next(taken) < limit else None,
+                         settings.concurrency)
 
 
-def _helper_result(future: Future[list[Candidate | str]], numbers: list[int], client: HttpClient,
-                   settings: Settings, config: ZenodoConfig) -> list[Candidate | str]:
-    """The helper's pages, or (the helper process died) the same pages read here."""
+def _helper_result(batches: list[Future[dict[int, list[Candidate | str]]]]) -> dict[int, list[Candidate | str]]:
+    """The helper's pages, without those of the batches it did not finish (the caller reads those here)."""
+    pages: dict[int, list[Candidate | str]] = {}
     try:
-        return future.result()
+        for batch in batches:
+            pages.update(batch.result())
     except BrokenExecutor:
-        log.warning("the listing helper process stopped; reading its %d pages here", len(numbers))
-        return _pages(client, settings, config, numbers)
+        log.warning("the listing helper process stopped; its pages are read here")
+    return pages
 
 
 def warm_up() -> bool:
@@ -196,7 +294,7 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             needs_fetch: Callable[[Candidate], bool],
             on_fetched: Callable[[Candidate], None] = lambda candidate: None,
             on_listed: Callable[[list[Candidate]], None] = lambda candidates: None,
-            helper: Executor | None = None) -> SourceOutcome:
+            helper: ListingHelper | None = None) -> SourceOutcome:
     """List the records (half of a long listing on `helper`, see `list_records`) and fetch the RDFs that
     `needs_fetch` asks for (new or changed versions; concurrently, bounded), handing the list to `on_listed` first
     and each to `on_fetched` as it arrives. The others keep raw=None."""

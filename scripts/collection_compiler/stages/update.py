@@ -16,7 +16,7 @@ import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_byt
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
 from ..ledger import Ledger, proposal
-from ..parallel import StreamingMap, gc_paused, helper_process
+from ..parallel import StreamingMap, gc_paused
 from ..partners_registry import load_registrations
 from ..settings import Settings
 from ..sources import partners as partner_source
@@ -131,7 +131,7 @@ def _by_origin(previous: State) -> dict[str, list[dict[str, Any]]]:
 
 
 def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger,
-                    pipeline: IngestPipeline, helper: Executor | None = None
+                    pipeline: IngestPipeline, helper: zenodo.ListingHelper | None = None
                     ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
     registrations, registration_errors = load_registrations(settings.repo_root)
 
@@ -214,15 +214,15 @@ def _ingest_job(job: IngestJob) -> Ingested | str:
         return str(e)
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     proposed = (config.get("bioimageio") or {}).get("nickname") if isinstance(config.get("bioimageio"), dict) else None
-    nickname = job.nickname if job.nickname and (data.get("type") == "model" or not job.models_only) else None
+    rdf_type, name = data.get("type"), data.get("name")
+    nickname = job.nickname if job.nickname and (rdf_type == "model" or not job.models_only) else None
     bioimageio = dict(job.params["bioimageio"])
     if nickname:
         bioimageio["nickname"], bioimageio["nickname_icon"] = nickname
-    document = rdf.materialise(data, **{**job.params, "bioimageio": bioimageio})
+    document = rdf.materialise(data, **{**job.params, "bioimageio": bioimageio})  # `data` becomes the document
     content = yamlio.dump_yaml(document).encode("utf-8")
     write_bytes_atomic(Path(job.target), content)
-    return Ingested(data.get("type"), data.get("name"), proposed, nickname, sha256_bytes(content),
-                    rdf.entry_fields(document))
+    return Ingested(rdf_type, name, proposed, nickname, sha256_bytes(content), rdf.entry_fields(document))
 
 
 def _key(candidate: Candidate, status: str, nickname: tuple[str, str] | None, settings: Settings) -> str:
@@ -496,10 +496,10 @@ def _reset_work(work: WorkDir) -> None:
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 
-def _listing_helper(settings: Settings) -> ProcessPoolExecutor | None:
-    """A process to read half of a long Zenodo listing (`zenodo.list_records`), started before the previous state
-    is read so that its start overlaps that. Only where the previous state tells of a large collection and there
-    is more than one core."""
+def _listing_helper(settings: Settings) -> zenodo.ListingHelper | None:
+    """A process to read part of a long Zenodo listing (`zenodo.list_records`), started before the previous state
+    is read so that its start and its first pages overlap that. Only where the previous state tells of a large
+    collection and there is more than one core."""
     if settings.previous is None or min(os.cpu_count() or 1, settings.concurrency) < 2:
         return None
     try:
@@ -507,7 +507,7 @@ def _listing_helper(settings: Settings) -> ProcessPoolExecutor | None:
             return None
     except FileNotFoundError:
         return None
-    return helper_process(zenodo.warm_up)
+    return zenodo.ListingHelper.create()
 
 
 @gc_paused()
@@ -520,6 +520,8 @@ def update(settings: Settings) -> UpdateReport:
     helper = _listing_helper(settings)
     try:
         template = load_template(settings.repo_root)
+        if helper is not None:
+            helper.start(settings, zenodo.ZenodoConfig.from_template(template))
         previous = State.load(settings.previous)
         ledger = Ledger.load(settings.repo_root)
         pipeline = IngestPipeline(settings, work, ledger, given_nicknames(ledger, previous))
@@ -529,14 +531,14 @@ def update(settings: Settings) -> UpdateReport:
             pipeline.close()
     finally:
         if helper is not None:
-            helper.shutdown(wait=False, cancel_futures=True)
+            helper.shutdown()
 
 
 def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previous: State, ledger: Ledger,
-            state: State, pipeline: IngestPipeline, helper: ProcessPoolExecutor | None) -> UpdateReport:
+            state: State, pipeline: IngestPipeline, helper: zenodo.ListingHelper | None) -> UpdateReport:
     candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, pipeline, helper)
     if helper is not None:
-        helper.shutdown(wait=False)  # the listing is read: its process is not needed any more
+        helper.shutdown()  # the listing is read: its process is not needed any more
     origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
     warnings: dict[str, list[str]] = defaultdict(list)
     for outcome in outcomes:
