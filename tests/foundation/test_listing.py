@@ -121,6 +121,21 @@ def test_the_pages_a_helper_claimed_before_it_died_are_read_here(server: FakeZen
     assert listing(server, dying) == listing(server)
 
 
+class BrokenExecutor(DyingExecutor):
+    """A helper whose process died before the listing: a broken pool takes no job."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        raise BrokenProcessPool("the helper process died")
+
+
+def test_a_helper_that_died_before_the_listing_leaves_every_page_to_this_process(server: FakeZenodo):
+    claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
+    gone = zenodo.ListingHelper(BrokenExecutor(claims, pages=0), claims)
+    gone.start(settings_for(server), CONFIG)
+    assert gone.batches == [] and gone.first_page is not None
+    assert listing(server, gone) == listing(server)
+
+
 def test_a_first_page_that_fails_before_the_state_is_read_fails_the_listing_when_it_is_read(server: FakeZenodo):
     claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
     early = zenodo.ListingHelper(DyingExecutor(claims, pages=0), claims)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -24,6 +25,14 @@ class Candidate:
     partner_id: str | None = None
     raw: bytes | dict[str, Any] | None = None
     download_count: int | None = None
+
+    def __reduce__(self) -> tuple[type[Candidate], tuple[Any, ...]]:
+        # Half of a long listing comes back from a helper process: the fields as arguments pickle in half the time
+        # of the slots' state that dataclasses would send.
+        return Candidate, _candidate_fields(self)
+
+
+_candidate_fields = operator.attrgetter(*(f.name for f in fields(Candidate)))
 
 
 @dataclass

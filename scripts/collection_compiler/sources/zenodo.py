@@ -122,8 +122,11 @@ class ListingHelper:
         if last - 1 >= SPLIT_MIN_PAGES and settings.concurrency >= 2:
             self.claims.offer(2, last)
             share = settings.with_overrides(concurrency=settings.concurrency // 2)
-            self.batches = [self.executor.submit(read_top_pages, share, config, HELPER_BATCH_PAGES)
-                            for _ in range(math.ceil((last - 1) / HELPER_BATCH_PAGES))]
+            try:
+                self.batches = [self.executor.submit(read_top_pages, share, config, HELPER_BATCH_PAGES)
+                                for _ in range(math.ceil((last - 1) / HELPER_BATCH_PAGES))]
+            except BrokenExecutor:  # the process is already gone: `list_records` reads every page here
+                log.warning("the listing helper process stopped before the listing; its pages are read here")
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
