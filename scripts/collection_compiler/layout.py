@@ -4,7 +4,7 @@ Stages talk only through these files, so a GitHub Actions job can run one stage 
 
 Work folder (`--work-dir`):
     resources.json                       index of every resource and version to publish (update stage)
-    rdfs/<rid>/<vid>/rdf.yaml            materialised RDFs of new and changed versions (update stage; the
+    rdfs/<rid>/<vid>.yaml                materialised RDFs of new and changed versions (update stage; the
                                          others are read from the previous deploy: `WorkDir.version_rdf`)
     ledger/<rid>/resource.yaml           proposed ledger changes for review (update stage)
     results/<rid>/<vid>/<checker>.json   our checks: static validation, one model test per weights format
@@ -53,7 +53,10 @@ class WorkDir:
         return self.root / "rdfs"
 
     def rdf(self, rid: str, vid: str) -> Path:
-        return id_path(self.rdfs, rid, vid) / "rdf.yaml"
+        # A file per version beside its siblings, not a folder per version as in the published tree: creating
+        # 31,000 folders cost a cold run more kernel time than writing the files themselves.
+        path = id_path(self.rdfs, rid, vid)
+        return path.with_name(f"{path.name}.yaml")
 
     def version_rdf(self, rid: str, vid: str, previous: Path | None) -> Path:
         """The version's materialised RDF: this run's, or, for a version that `update` found unchanged (it

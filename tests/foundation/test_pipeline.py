@@ -338,7 +338,7 @@ def test_unchanged_versions_are_read_from_the_previous_deploy_not_copied(world: 
     rerun = world.settings(out=site, previous=site, work_dir=tmp_path / "w2")
     update(rerun)
     work = WorkDir(rerun.work_dir)
-    assert not work.rdfs.exists() or not any(work.rdfs.rglob("rdf.yaml"))  # nothing new: nothing in the work folder
+    assert not work.rdfs.exists() or not any(work.rdfs.rglob("*.yaml"))  # nothing new: nothing in the work folder
     assert work.version_rdf(MODEL, "1002", site) == site / "rdfs" / MODEL / "1002" / "rdf.yaml"
     validate_work(rerun)  # reads the previous deploy's RDFs: none is reported missing
     result = json.loads(work.result(MODEL, "1002", "static-validation").read_text())

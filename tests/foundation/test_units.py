@@ -48,6 +48,17 @@ def test_safe_ids_become_paths_below_the_root(tmp_path: Path):
         id_path(tmp_path, "a/../../etc")
 
 
+def test_the_work_folder_keeps_a_materialised_rdf_as_one_file_per_version_from_checked_ids(tmp_path: Path):
+    from collection_compiler.layout import WorkDir
+
+    work = WorkDir(tmp_path)
+    assert work.rdf("10.5281/zenodo.123", "456") == tmp_path / "rdfs/10.5281/zenodo.123/456.yaml"
+    assert work.rdf("fiji/model", "1.0") == tmp_path / "rdfs/fiji/model/1.0.yaml"  # the version's dot is kept
+    for rid, vid in (("a/../../etc", "1"), ("a", ".."), ("a", "b/c/../../..")):
+        with pytest.raises(ids.UnsafeIdError):
+            work.rdf(rid, vid)
+
+
 @pytest.mark.parametrize("data, message", [
     (b"\xff\xfe bad", "not UTF-8"),
     (b"a: 1\na: 2\n", "duplicate key"),
