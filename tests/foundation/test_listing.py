@@ -121,7 +121,7 @@ def test_the_pages_a_helper_claimed_before_it_died_are_read_here(server: FakeZen
     assert listing(server, dying) == listing(server)
 
 
-class BrokenExecutor(DyingExecutor):
+class GoneExecutor(DyingExecutor):
     """A helper whose process died before the listing: a broken pool takes no job."""
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
@@ -130,7 +130,7 @@ class BrokenExecutor(DyingExecutor):
 
 def test_a_helper_that_died_before_the_listing_leaves_every_page_to_this_process(server: FakeZenodo):
     claims = zenodo.PageClaims(multiprocessing.get_context("forkserver"))
-    gone = zenodo.ListingHelper(BrokenExecutor(claims, pages=0), claims)
+    gone = zenodo.ListingHelper(GoneExecutor(claims, pages=0), claims)
     gone.start(settings_for(server), CONFIG)
     assert gone.batches == [] and gone.first_page is not None
     assert listing(server, gone) == listing(server)

@@ -298,7 +298,7 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             on_fetched: Callable[[Candidate], None] = lambda candidate: None,
             on_listed: Callable[[list[Candidate]], None] = lambda candidates: None,
             helper: ListingHelper | None = None) -> SourceOutcome:
-    """List the records (half of a long listing on `helper`, see `list_records`) and fetch the RDFs that
+    """List the records (part of a long listing on `helper`, see `list_records`) and fetch the RDFs that
     `needs_fetch` asks for (new or changed versions; concurrently, bounded), handing the list to `on_listed` first
     and each to `on_fetched` as it arrives. The others keep raw=None."""
     outcome = SourceOutcome("zenodo")
