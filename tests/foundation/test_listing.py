@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from collection_compiler.fakes.server import FakeServer, Reply
 from collection_compiler.fakes.zenodo import FakeRecord, FakeZenodo
 from collection_compiler.http import FetchError, HttpClient
 from collection_compiler.settings import Settings
@@ -144,6 +145,17 @@ def test_a_first_page_that_fails_before_the_state_is_read_fails_the_listing_when
     assert isinstance(early.first_page, FetchError) and early.batches == []
     with pytest.raises(FetchError, match="HTTP 503"):
         listing(server, early)
+
+
+def test_a_search_total_beyond_reason_plans_a_bounded_number_of_pages():
+    with FakeServer() as fake:  # a server that claims a quadrillion matches
+        fake.route("GET", r"/api/records", lambda request, match: Reply.json(
+            {"hits": {"hits": [], "total": 10**15}} if request.query.get("page") != "1" else
+            {"hits": {"hits": [{"id": 7, "conceptrecid": "6", "files": [{"key": "rdf.yaml"}]}], "total": 10**15}}))
+        settings = Settings(zenodo_api=fake.url + "/api", concurrency=2, http_retries=0)
+        with HttpClient(settings) as client:
+            records, pages = zenodo._first_page(client, settings, CONFIG)
+    assert [c.version_id for c in records] == ["7"] and pages == zenodo.MAX_PLANNED_PAGES
 
 
 def test_a_fetch_error_survives_the_trip_back_from_a_helper_process():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
 import multiprocessing
 import re
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from typing import Any
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 SPLIT_MIN_PAGES = 40  # a shorter listing is read in one process: a helper would hardly start before it ends
 HELPER_BATCH_PAGES = 16  # a helper's pages come back in batches, each while it reads the next
+# A search's `total` is the server's word: pages beyond this many are read one by one until an empty one, not
+# planned (and claimed, and handed out in batches) ahead. A million records at 100 a page.
+MAX_PLANNED_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -154,8 +158,8 @@ def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
         threads = settings.concurrency - settings.concurrency // 2
         pages = _read_claimed(client, settings, config, lambda: helper.claims.take(from_top=False), threads)
         pages.update(_helper_result(helper.batches))
-        missing = [n for n in numbers if n not in pages]  # the helper's, when it stopped
-        pages.update(zip(missing, client.map(lambda n: _page(client, settings, config, n), missing), strict=True))
+        missing = iter([n for n in numbers if n not in pages])  # the helper's, when it stopped
+        pages.update(_read_claimed(client, settings, config, functools.partial(next, missing, None), threads))
         records += [c for n in numbers for c in pages[n]]
     n = last + 1
     while chunk := _page(client, settings, config, n):
@@ -165,10 +169,10 @@ def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
 
 
 def _first_page(client: HttpClient, settings: Settings, config: ZenodoConfig) -> tuple[list[Candidate | str], int]:
-    """Page 1 and the number of pages its total tells."""
+    """Page 1 and the number of pages its total tells (at most `MAX_PLANNED_PAGES`)."""
     url = search_url(settings, config, 1)
     hits, total = _hits(client.get_json(url), url)
-    pages = max(1, math.ceil((total or 0) / config.page_size))
+    pages = min(max(1, math.ceil((total or 0) / config.page_size)), MAX_PLANNED_PAGES)
     return [candidate_from_hit(hit, settings, config) for hit in hits], pages
 
 
@@ -187,13 +191,11 @@ def _read_claimed(client: HttpClient, settings: Settings, config: ZenodoConfig, 
     """The pages `take` hands out, by number, read on `threads` threads that each take the next one when done."""
     pages: dict[int, list[Candidate | str]] = {}
 
-    def read() -> None:
+    def read(_: int) -> None:
         while (n := take()) is not None:
             pages[n] = _page(client, settings, config, n)
 
-    with ThreadPoolExecutor(threads) as pool:
-        for reader in [pool.submit(read) for _ in range(threads)]:
-            reader.result()
+    list(client.map(read, range(threads), threads))  # raises what a reader raised
     return pages
 
 
