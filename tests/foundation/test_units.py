@@ -1,4 +1,4 @@
-"""Settings, ids, safe YAML and the HTTP client's retry rules."""
+"""Settings, ids, nicknames, fingerprints and safe YAML."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from collection_compiler import ids, nicknames, settings, yamlio
-from collection_compiler.fakes.server import FakeServer, Reply
 from collection_compiler.files import id_path, json_bytes
-from collection_compiler.http import FetchError, HttpClient
 from collection_compiler.sources import zenodo
 from collection_compiler.sources.candidates import fingerprint, text_fingerprint
 
@@ -89,46 +87,6 @@ def test_nicknames_are_unique_and_stable():
     assert again == given  # the order the ids come in does not matter
     kept = nicknames.assign(["r5", "new"], {"r5": ("wise-owl", "🦉")})
     assert "r5" not in kept and kept["new"][0] != "wise-owl"
-
-
-def _server() -> FakeServer:
-    server = FakeServer()
-    server.route("GET", r"/big", lambda r, m: Reply(200, b"x" * 5000))
-    server.route("GET", r"/ok", lambda r, m: Reply.json({"fine": True}))
-    server.route("GET", r"/gone", lambda r, m: Reply.json({"message": "Not Found"}, 404))
-    return server
-
-
-def test_retry_after_is_obeyed_and_4xx_is_final():
-    waits: list[float] = []
-    with _server() as server:
-        server.fail(r"/ok", status=429, times=2, retry_after="3")
-        client = HttpClient(settings.Settings(http_retries=3, http_backoff=0.1), sleep=waits.append)
-        assert client.get_json(server.url + "/ok") == {"fine": True}
-        assert waits == [3.0, 3.0]
-        with pytest.raises(FetchError, match="HTTP 404: Not Found") as info:
-            client.get(server.url + "/gone")
-        assert info.value.status == 404 and len(server.requests_to("/gone")) == 1
-
-
-def test_retries_end_in_a_clear_error_and_size_caps_hold():
-    with _server() as server:
-        server.fail(r"/ok", status=502, times=10)
-        client = HttpClient(settings.Settings(http_retries=2), sleep=lambda s: None)
-        with pytest.raises(FetchError, match=r"HTTP 502: injected fault \(after 3 attempts\)"):
-            client.get(server.url + "/ok")
-        with pytest.raises(FetchError, match="exceeds the limit of 1000 bytes"):
-            client.get(server.url + "/big", max_bytes=1000)
-
-
-def test_the_token_goes_only_to_the_github_api():
-    with _server() as server:
-        client = HttpClient(settings.Settings(github_token="secret", github_api=server.url + "/api"))
-        client.get(server.url + "/ok")
-        assert "authorization" not in server.log[-1].headers
-        server.route("GET", r"/api/x", lambda r, m: Reply.json({}))
-        client.get(server.url + "/api/x")
-        assert server.log[-1].headers["authorization"] == "Bearer secret"
 
 
 def test_the_fast_loader_reads_what_ruamel_reads_as_yaml_1_2():

@@ -101,7 +101,7 @@ class ZipPackage:
 
 
 class LazyHttp:
-    """An `HttpClient` made on first use: a test of local files then never imports urllib3 (~60 ms a start)."""
+    """An `HttpClient` made on first use: a test of local files never makes one."""
 
     def __init__(self, settings: Settings):
         self.settings = settings

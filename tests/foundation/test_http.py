@@ -1,0 +1,150 @@
+"""The HTTP client against real servers on 127.0.0.1: retries, caps, redirects, kept-alive connections."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from collection_compiler import settings
+from collection_compiler.fakes.server import FakeServer, Reply
+from collection_compiler.http import MAX_REDIRECTS, FetchError, HttpClient
+
+
+def _server() -> FakeServer:
+    server = FakeServer()
+    server.route("GET", r"/big", lambda r, m: Reply(200, b"x" * 5000))
+    server.route("GET", r"/ok", lambda r, m: Reply.json({"fine": True}))
+    server.route("GET", r"/gone", lambda r, m: Reply.json({"message": "Not Found"}, 404))
+    return server
+
+
+def test_retry_after_is_obeyed_and_4xx_is_final():
+    waits: list[float] = []
+    with _server() as server:
+        server.fail(r"/ok", status=429, times=2, retry_after="3")
+        client = HttpClient(settings.Settings(http_retries=3, http_backoff=0.1), sleep=waits.append)
+        assert client.get_json(server.url + "/ok") == {"fine": True}
+        assert waits == [3.0, 3.0]
+        with pytest.raises(FetchError, match="HTTP 404: Not Found") as info:
+            client.get(server.url + "/gone")
+        assert info.value.status == 404 and len(server.requests_to("/gone")) == 1
+
+
+def test_retries_end_in_a_clear_error_and_size_caps_hold():
+    with _server() as server:
+        server.fail(r"/ok", status=502, times=10)
+        client = HttpClient(settings.Settings(http_retries=2), sleep=lambda s: None)
+        with pytest.raises(FetchError, match=r"HTTP 502: injected fault \(after 3 attempts\)"):
+            client.get(server.url + "/ok")
+        with pytest.raises(FetchError, match="exceeds the limit of 1000 bytes"):
+            client.get(server.url + "/big", max_bytes=1000)
+        assert client.get(server.url + "/big", max_bytes=5000).content == b"x" * 5000
+
+
+def test_the_token_goes_only_to_the_github_api():
+    with _server() as server:
+        client = HttpClient(settings.Settings(github_token="secret", github_api=server.url + "/api"))
+        client.get(server.url + "/ok")
+        assert "authorization" not in server.log[-1].headers
+        server.route("GET", r"/api/x", lambda r, m: Reply.json({}))
+        client.get(server.url + "/api/x")
+        assert server.log[-1].headers["authorization"] == "Bearer secret"
+
+
+def test_redirects_are_followed_a_bounded_number_of_times_and_the_token_stays_behind():
+    with _server() as server, _server() as elsewhere:
+        server.route("GET", r"/api/moved", lambda r, m: Reply(302, headers={"Location": "/api/x"}))
+        server.route("GET", r"/api/x", lambda r, m: Reply.json({"here": True}))
+        server.route("GET", r"/api/away", lambda r, m: Reply(307, headers={"Location": elsewhere.url + "/ok"}))
+        server.route("GET", r"/loop", lambda r, m: Reply(301, headers={"Location": "/loop"}))
+        client = HttpClient(settings.Settings(github_token="secret", github_api=server.url + "/api"))
+
+        response = client.get(server.url + "/api/moved")
+        assert response.json() == {"here": True} and response.url == server.url + "/api/x"
+        assert server.log[-1].headers["authorization"] == "Bearer secret"
+
+        assert client.get_json(server.url + "/api/away") == {"fine": True}
+        assert server.log[-1].headers["authorization"] == "Bearer secret"
+        assert "authorization" not in elsewhere.log[-1].headers  # another host never sees the token
+
+        with pytest.raises(FetchError, match=f"more than {MAX_REDIRECTS} redirects"):
+            client.get(server.url + "/loop")
+        assert len(server.requests_to("/loop")) == MAX_REDIRECTS + 1
+
+
+def test_a_compressed_body_is_decoded_within_the_cap():
+    document = b'{"name": "a model"}' * 100
+    bomb = gzip.compress(b"\0" * 10_000_000)  # 10 kB that unpack to 10 MB
+    with _server() as server:
+        server.route("GET", r"/small", lambda r, m: Reply(200, gzip.compress(document), {"Content-Encoding": "gzip"}))
+        server.route("GET", r"/bomb", lambda r, m: Reply(200, bomb, {"Content-Encoding": "gzip"}))
+        client = HttpClient(settings.Settings())
+        assert client.get(server.url + "/small").content == document
+        with pytest.raises(FetchError, match="exceeds the limit of 100000 bytes"):
+            client.get(server.url + "/bomb", max_bytes=100_000)
+
+
+def test_urls_are_checked_and_encoded_before_they_are_sent():
+    with _server() as server:
+        server.route("GET", r"/with%20space/caf%C3%A9", lambda r, m: Reply(200, b"found"))
+        client = HttpClient(settings.Settings(http_retries=3), sleep=lambda s: pytest.fail("no retry expected"))
+        assert client.get(server.url + "/with space/café").content == b"found"
+        with pytest.raises(FetchError, match="not an http"):
+            client.get("file:///etc/passwd")
+
+
+def test_a_refused_connection_and_a_silent_server_are_named():
+    with _server() as server:
+        server.fail(r"/ok", hang=2.0)
+        client = HttpClient(settings.Settings(http_retries=0, http_timeout=0.3))
+        with pytest.raises(FetchError, match=r"timed out after 0.3 s \(after 1 attempts\)"):
+            client.get(server.url + "/ok")
+        closed_port = server.url.rsplit(":", 1)[1]
+    with pytest.raises(FetchError, match=r"connection failed \(ConnectionRefusedError\)"):
+        client.get(f"http://127.0.0.1:{closed_port}/ok")
+
+
+@contextmanager
+def _raw_server(answers_per_connection: int) -> Iterator[tuple[str, list[int]]]:
+    """A keep-alive server that closes each connection after so many answers without saying so (as servers with
+    an idle timeout do). Yields its URL and the number of connections it accepted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = [0]
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted[0] += 1
+            with connection:
+                for _ in range(answers_per_connection):
+                    if not connection.recv(65536):  # one GET a read: the client sends each in one piece
+                        break
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        listener.close()
+
+
+def test_connections_are_kept_alive_between_requests():
+    with _raw_server(answers_per_connection=100) as (url, accepted):
+        client = HttpClient(settings.Settings())
+        assert [client.get(f"{url}/{n}").content for n in range(5)] == [b"ok"] * 5
+        assert accepted[0] == 1
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_without_a_retry():
+    with _raw_server(answers_per_connection=1) as (url, accepted):
+        client = HttpClient(settings.Settings(http_retries=0))
+        assert [client.get(f"{url}/{n}").content for n in range(3)] == [b"ok"] * 3
+        assert accepted[0] == 3 and client.requests_made == 3
