@@ -228,6 +228,21 @@ def test_a_changed_state_is_written_not_linked(world: DemoWorld, tmp_path: Path)
     assert State.load(site).versions[f"{MODEL}/1002"]["download_count"] == world.zenodo.records[1002].unique_downloads
 
 
+def test_an_older_version_that_becomes_the_newest_shows_its_own_fields(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    versions = State.load(site).versions
+    assert "entry" in versions[f"{MODEL}/1002"] and "entry" not in versions[f"{MODEL}/1001"]  # the newest only
+    record = world.zenodo.records[1002]
+    world.zenodo.add(dataclasses.replace(record, keywords=["withdrawn"]))  # no longer listed
+    report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert report.written == 0  # 1001 is unchanged: reused, its fields read back from its published RDF
+    assert "entry" in State.load(site).versions[f"{MODEL}/1001"]
+    update_and_build(world.settings(out=tmp_path / "cold", work_dir=tmp_path / "w3"))
+    assert entries(site)[MODEL] == entries(tmp_path / "cold")[MODEL]
+    assert entries(site)[MODEL]["created"] == world.zenodo.records[1001].created
+
+
 def test_a_new_version_is_picked_up_incrementally(world: DemoWorld, tmp_path: Path):
     site = tmp_path / "site"
     update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))

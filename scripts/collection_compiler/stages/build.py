@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ids, results, yamlio
+from .. import ids, rdf, results, yamlio
 from ..files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
@@ -182,30 +182,21 @@ def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, A
     return entry
 
 
-class _OlderFields:
-    """The collection.json fields of versions that are not their resource's newest: the work index leaves them
-    out, so they come from the state that update wrote, read once and only when a newer version is held back."""
-
-    def __init__(self, work: WorkDir):
-        self.work = work
-        self._records: dict[str, Any] | None = None
-
-    def get(self, rid: str, version: dict[str, Any]) -> dict[str, Any]:
-        if "entry" in version:
-            return version["entry"] or {}
-        if self._records is None:
-            self._records = (read_json(self.work.source_state, default={}) or {}).get("versions") or {}
-        return (self._records.get(f"{rid}/{version['version_id']}") or {}).get("entry") or {}
+def _entry(work: WorkDir, settings: Settings, rid: str, version: dict[str, Any]) -> dict[str, Any]:
+    """A published version's collection.json fields: the work index holds those of each resource's newest version;
+    an older one's (when a newer version is held back) are read back from its materialised RDF."""
+    if "entry" in version:
+        return version["entry"] or {}
+    return rdf.entry_fields_of_file(work.version_rdf(rid, version["version_id"], settings.previous))
 
 
 def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], settings: Settings,
                        extra_links: dict[str, list[str]], work: WorkDir) -> list[dict[str, Any]]:
     """One entry per resource: its newest published version's RDF fields (extracted by update) and ours."""
     entries = []
-    fields = _OlderFields(work)
     for rid, versions in published.items():
         resource = index[rid]
-        entry = _clean_entry(dict(fields.get(rid, versions[0])), resource)
+        entry = _clean_entry(dict(_entry(work, settings, rid, versions[0])), resource)
         added = [link for link in extra_links.get(rid, []) if link not in entry.get("links", [])]
         if added:
             entry["links"] = [*entry.get("links", []), *added]

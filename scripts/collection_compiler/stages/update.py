@@ -313,13 +313,14 @@ def ingest_new(versions: list[Version], pipeline: IngestPipeline, settings: Sett
     return kept
 
 
-def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], settings: Settings,
-                     work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
+def materialise_rest(versions: list[Version], newest: set[int], nick: dict[str, tuple[str, str]],
+                     settings: Settings, work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
     """Finish every version's materialised RDF once nicknames are final, running `meanwhile` while worker
     processes work; returns (materialised, reused). Materialised while fetching, with the final nickname: kept.
     With another nickname: written again from its input. Not fetched: reused when its key is unchanged (not
     copied: the work folder refers to the previous deploy), else written again from the previous deploy's RDF
-    (materialising is idempotent)."""
+    (materialising is idempotent). `newest` holds the `id()` of each resource's newest version: only those need
+    their collection.json fields."""
     pipeline: StreamingMap = StreamingMap(_ingest_job, settings.concurrency)
     targets = []
     reused = 0
@@ -330,9 +331,11 @@ def materialise_rest(versions: list[Version], nick: dict[str, tuple[str, str]], 
         done = version.ingested
         if done is not None and done.nickname == final:
             continue
-        if done is None and version.previous and version.previous.get("key") == version.key \
-                and "entry" in version.previous:
-            version.rdf_sha256, version.entry = version.previous["rdf_sha256"], version.previous["entry"]
+        if done is None and version.previous and version.previous.get("key") == version.key:
+            version.rdf_sha256 = version.previous["rdf_sha256"]
+            if id(version) in newest:  # only a newest version's fields are kept (see `_state_record`)
+                version.entry = version.previous.get("entry") or rdf.entry_fields_of_file(
+                    work.version_rdf(version.rid, version.vid, settings.previous))
             reused += 1
             continue
         source = _label(c) if done is not None else str(_previous_rdf(settings, version.rid, version.vid))
@@ -426,17 +429,23 @@ def _index_version(version: Version, newest: bool) -> dict[str, Any]:
     return line
 
 
-def _state_record(version: Version, origin: str) -> dict[str, Any]:
+def _state_record(version: Version, origin: str, newest: bool) -> dict[str, Any]:
+    """What the next run needs of a version. Only a resource's newest version keeps its collection.json fields
+    (`entry`): they are most of a record, read on every run, and an older version's are read back from its RDF
+    in the rare run that needs them (`rdf.entry_fields_of_file`)."""
     c, before = version.candidate, version.previous
     if (version.ingested is None and before is not None and before.get("key") == version.key
             and before.get("origin") == origin and before.get("download_count") == c.download_count
-            and before.get("root_url") == c.root_url and before.get("bioimageio") == c.bioimageio):
+            and before.get("root_url") == c.root_url and before.get("bioimageio") == c.bioimageio
+            and ("entry" in before) == newest):
         return before  # the same version as then: kept, not built again (30,000 records on a no-change run)
-    return {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": origin,
-            "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
-            "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
-            "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version),
-            "entry": version.entry}
+    record = {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": origin,
+              "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
+              "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
+              "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version)}
+    if newest:
+        record["entry"] = version.entry
+    return record
 
 
 def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, tuple[str, str]],
@@ -562,12 +571,13 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
     for rid in groups:
         groups[rid].sort(key=lambda v: (v.created, v.vid), reverse=True)
     nick = assign_nicknames(groups, ledger, previous, state)
-    written, reused = materialise_rest(versions, nick, settings, work, meanwhile=lambda: propose_ledger_changes(
-        groups, ledger, nick, work, previous, state))
+    newest = {id(group[0]) for group in groups.values()}
+    written, reused = materialise_rest(versions, newest, nick, settings, work, meanwhile=lambda: (
+        propose_ledger_changes(groups, ledger, nick, work, previous, state)))
 
     for version in versions:
         origin = origin_of.get(id(version.candidate)) or (version.previous or {}).get("origin") or "zenodo"
-        state.versions[f"{version.rid}/{version.vid}"] = _state_record(version, origin)
+        state.versions[f"{version.rid}/{version.vid}"] = _state_record(version, origin, id(version) in newest)
     index = resource_index(groups, nick)
     write_json(work.resources, index, indent=None)  # machine files: compact JSON is 3x faster to write
     zenodo_ok = state.sources["zenodo"].status == "ok"
