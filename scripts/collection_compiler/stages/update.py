@@ -37,7 +37,7 @@ from ..templates import load_template
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 200
-LARGE_STATE_BYTES = 4_000_000  # a previous state of about 4,000 versions: a listing of 40 pages or more
+LARGE_STATE_BYTES = 3_000_000  # a previous state of about 4,000 versions (780 bytes each): 40 pages or more
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
