@@ -136,3 +136,7 @@ class SiteTree:
     @property
     def published_index(self) -> Path:
         return self.root / "state" / "published.json"
+
+    @property
+    def build_record(self) -> Path:
+        return self.root / "state" / "build.json"

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from collection_compiler import nicknames, yamlio
 from collection_compiler.demo import DemoWorld, git_commit_tree
 from collection_compiler.fakes.zenodo import FakeRecord
@@ -214,6 +216,44 @@ def test_a_no_change_rerun_fetches_and_rewrites_nothing(world: DemoWorld, tmp_pa
     state = SiteTree(site).source_state  # the unchanged state is the previous file itself, not a copy
     assert os.path.samefile(WorkDir(tmp_path / "w2").source_state, state)
     assert state.read_bytes() == json_bytes(State.load(site).to_json(), indent=None)
+
+
+def test_a_tree_built_from_the_same_inputs_is_left_alone(world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    rerun = world.settings(out=site, previous=site, work_dir=tmp_path / "w2")
+    update(rerun)
+    assert build(rerun, site=False).unchanged  # the same work files, hub files, settings and compiler
+    template = world.hub / "collection_rdf_template.yaml"
+    template.write_text(template.read_text().replace("description: ", "description: Changed. ", 1))
+    again = build(rerun, site=False)  # the same work folder, but the template changed: built in full
+    assert not again.unchanged and again.resources == 6
+    assert json.loads((site / "collection.json").read_text())["description"].startswith("Changed. ")
+    assert build(rerun, site=False).unchanged
+
+
+def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_path: Path, monkeypatch):
+    from collection_compiler.stages import build as build_stage
+
+    settings = world.settings()
+    update_and_build(settings)
+    complete = tree_bytes(settings.out)
+    template = world.hub / "collection_rdf_template.yaml"
+    original = template.read_text()
+    template.write_text(original.replace("description: ", "description: Changed. ", 1))
+
+    def stop(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build_stage, "health_document", stop)  # after collection.json, before the rest
+    with pytest.raises(OSError, match="disk full"):
+        build(settings, site=False)
+    assert json.loads((settings.out / "collection.json").read_text())["description"].startswith("Changed. ")
+    assert not SiteTree(settings.out).build_record.exists()
+    monkeypatch.undo()
+    template.write_text(original)  # the first build's inputs again: the half-written tree is built in full
+    assert not build(settings, site=False).unchanged
+    assert tree_bytes(settings.out) == complete
 
 
 def test_a_changed_state_is_written_not_linked(world: DemoWorld, tmp_path: Path):

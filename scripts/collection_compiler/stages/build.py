@@ -1,8 +1,9 @@
 """`collection build`: write the published tree from the work folder.
 
 collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json,
-download_counts.json, health.json, schemas/, pending/, state/sources.json, then the HTML site.
-Unchanged files are not rewritten; versions no longer published are removed (no orphans).
+download_counts.json, health.json, schemas/, pending/, state/sources.json, state/published.json, then the HTML
+site. Unchanged files are not rewritten; versions no longer published are removed (no orphans). A tree already
+built from the same inputs is left as it is (`state/build.json`, see `build_record`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..settings import Settings
 from ..state import read_published
 from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
+from . import build_record
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,12 @@ class BuildReport:
     unpublished: int
     removed: int
     expected: bool = True
+    unchanged: bool = False  # the tree was already built from the same inputs: nothing was written
 
     def summary(self) -> str:
+        same = " (the tree was built from the same inputs: unchanged)" if self.unchanged else ""
         return (f"build: {self.resources} resources, {self.versions} versions published, "
-                f"{self.unpublished} held back, {self.removed} removed")
+                f"{self.unpublished} held back, {self.removed} removed{same}")
 
 
 # ---- what to publish -------------------------------------------------------------------------------------
@@ -260,7 +264,24 @@ def _render_site(site: SiteTree, settings: Settings) -> None:
 
 @gc_paused()
 def build(settings: Settings, site: bool = True) -> BuildReport:
+    """The published tree (and the HTML site), unless the tree was already built from the same inputs (see
+    `build_record`)."""
     work, tree = WorkDir(settings.work_dir), SiteTree(settings.out)
+    inputs = build_record.inputs_digest(settings, work)
+    done = build_record.matching(tree, inputs)
+    if done is not None:
+        report = BuildReport(done.resources, done.versions, done.unpublished, 0, done.expected, unchanged=True)
+    else:
+        build_record.forget(tree)
+        report = _build_tree(settings, work, tree)
+        build_record.remember(tree, build_record.BuildRecord(inputs, report.resources, report.versions,
+                                                             report.unpublished, report.expected))
+    if site:
+        _render_site(tree, settings)
+    return report
+
+
+def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildReport:
     template = load_template(settings.repo_root)
     publication = Publication.from_template(template)
     index = (read_json(work.resources) or {}).get("resources") or {}
@@ -293,7 +314,5 @@ def build(settings: Settings, site: bool = True) -> BuildReport:
     publish_schemas(tree.schemas)
     publish_pending(tree, work)
     write_bytes_atomic(tree.root / ".nojekyll", b"")
-    if site:
-        _render_site(tree, settings)
     return BuildReport(len(entries), sum(len(v) for v in published.values()), len(held_back), removed,
                        expected=bool(index))
