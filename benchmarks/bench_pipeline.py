@@ -131,12 +131,12 @@ def timed_run(settings: Settings, profile: bool = False) -> float:
     if profiler:
         profiler.enable()
     report = update_stage.update(settings)
-    build_stage.build(settings, site=False)
+    built = build_stage.build(settings, site=False)
     elapsed = time.perf_counter() - start
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-    print(f"  {report.summary()}  [{elapsed:.1f} s]", flush=True)
+    print(f"  {report.summary()}\n  {built.summary()}  [{elapsed:.1f} s]", flush=True)
     return elapsed
 
 

@@ -52,7 +52,7 @@ class BuildReport:
     unchanged: bool = False  # the tree was already built from the same inputs: nothing was written
 
     def summary(self) -> str:
-        same = " (the tree was built from the same inputs: unchanged)" if self.unchanged else ""
+        same = " (unchanged: already built from the same inputs)" if self.unchanged else ""
         return (f"build: {self.resources} resources, {self.versions} versions published, "
                 f"{self.unpublished} held back, {self.removed} removed{same}")
 
