@@ -196,12 +196,7 @@ class HttpClient:
                   ) -> Iterator[http.client.HTTPResponse]:
         """The response to one request on a kept-alive connection, which goes back for reuse only when the
         response was read to the end (otherwise the rest of it would be read as the next response)."""
-        parts = urlsplit(url)
-        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-            raise FetchError(url, "not an http(s) URL")
-        origin = (parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme])
-        # Characters a request line cannot carry (spaces, non-ASCII in a URL from an RDF) are percent-encoded.
-        target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
+        origin, target = _split(url)
         connection, kept = self._connections.take(origin)
         try:
             try:
@@ -247,6 +242,20 @@ class HttpClient:
             return
         with ThreadPoolExecutor(max_workers=threads) as pool:
             yield from pool.map(func, items)
+
+
+def _split(url: str) -> tuple[Origin, str]:
+    """Where an http(s) URL's request goes, and its request target, percent-encoded where a request line cannot
+    carry a character (spaces, non-ASCII: URLs come from RDFs). FetchError for any other URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number in range
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise FetchError(url, "not an http(s) URL")
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
+    return (parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]), target
 
 
 def _json_body(value: Any) -> bytes:

@@ -94,8 +94,9 @@ def test_urls_are_checked_and_encoded_before_they_are_sent():
         server.route("GET", r"/with%20space/caf%C3%A9", lambda r, m: Reply(200, b"found"))
         client = HttpClient(settings.Settings(http_retries=3), sleep=lambda s: pytest.fail("no retry expected"))
         assert client.get(server.url + "/with space/café").content == b"found"
-        with pytest.raises(FetchError, match="not an http"):
-            client.get("file:///etc/passwd")
+        for bad in ("file:///etc/passwd", "http://127.0.0.1:99999/x", "http://[::1/x", "https:///no-host"):
+            with pytest.raises(FetchError, match="not an http"):
+                client.get(bad)
 
 
 def test_a_refused_connection_and_a_silent_server_are_named():
