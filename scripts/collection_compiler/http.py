@@ -229,8 +229,12 @@ class HttpClient:
         try:
             seconds = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value)
-            seconds = parsed.timestamp() - time.time() if parsed else 0.0
+            try:
+                seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):  # neither seconds nor an HTTP date: the usual backoff applies
+                seconds = 0.0
+        if seconds != seconds:  # "nan" parses as a float
+            seconds = 0.0
         return min(max(seconds, 0.0), self.settings.max_retry_after)
 
     def map(self, func: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> Iterator[R]:

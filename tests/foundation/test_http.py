@@ -30,6 +30,11 @@ def test_retry_after_is_obeyed_and_4xx_is_final():
         client = HttpClient(settings.Settings(http_retries=3, http_backoff=0.1), sleep=waits.append)
         assert client.get_json(server.url + "/ok") == {"fine": True}
         assert waits == [3.0, 3.0]
+        server.fail(r"/ok", status=503, times=2, retry_after="soon")  # neither seconds nor a date: the backoff
+        server.fail(r"/ok", status=503, times=1, retry_after="nan")
+        waits.clear()
+        assert client.get_json(server.url + "/ok") == {"fine": True}
+        assert waits == [0.1, 0.2, 0.4]
         with pytest.raises(FetchError, match="HTTP 404: Not Found") as info:
             client.get(server.url + "/gone")
         assert info.value.status == 404 and len(server.requests_to("/gone")) == 1
