@@ -232,6 +232,25 @@ def test_a_tree_built_from_the_same_inputs_is_left_alone(world: DemoWorld, tmp_p
     assert build(rerun, site=False).unchanged
 
 
+def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorld, tmp_path: Path):
+    from collection_compiler.stages.build_record import WORK_INPUTS
+    from collection_compiler.stages.run import run
+
+    full = world.settings(out=tmp_path / "full", work_dir=tmp_path / "work")
+    assert run(full, site=False) == 0  # every stage: results, partner summaries and plans in the work folder
+    work = full.work_dir
+    assert {"results", "partner_results", "plan", "ledger"} <= {p.name for p in work.iterdir()}
+    copy = tmp_path / "inputs-only"
+    copy.mkdir()
+    for name in WORK_INPUTS | {"rdfs"}:  # and the RDFs, which the index names by their sha256
+        if (work / name).is_dir():
+            shutil.copytree(work / name, copy / name)
+        elif (work / name).is_file():
+            shutil.copy2(work / name, copy / name)
+    build(world.settings(out=tmp_path / "from-copy", work_dir=copy), site=False)
+    assert tree_bytes(tmp_path / "from-copy") == tree_bytes(tmp_path / "full")
+
+
 def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_path: Path, monkeypatch):
     from collection_compiler.stages import build as build_stage
 

@@ -1,10 +1,10 @@
 """What a published tree was built from (`state/build.json`): the build is a function of its inputs, so a tree
 whose record names the same inputs already holds what building again would write.
 
-The inputs are the work folder's files (update's index, state and counts, check results, gathered partner
-summaries, plans), the hub's template and partner registrations, the settings that reach the output (site URL,
-git base) and the compiler's own files. Two work folders are left out: `rdfs/`, whose files the index names by
-their sha256, and `ledger/`, which only `collection review-prs` reads.
+The inputs are the work files the build reads (`WORK_INPUTS`: update's index, state, counts and health, check
+results, gathered partner summaries, plans; the RDFs are named in the index by their sha256), the hub's template
+and partner registrations, the settings that reach the output (site URL, git base) and the compiler's own files.
+Nothing else in the work folder counts (the model tests' download cache can hold gigabytes).
 
 The record is removed before a build changes the tree and written once the build is done, so a build that
 stopped half-way leaves no record and the next one builds in full.
@@ -41,16 +41,20 @@ class BuildRecord:
         return {"format": RECORD_FORMAT, **vars(self)}
 
 
-_NOT_BUILD_INPUTS = frozenset({"rdfs", "ledger"})  # work folders the digest leaves out (see above)
+# What `build` reads of the work folder, besides the RDFs the index names (a test builds from these alone).
+WORK_INPUTS = frozenset({"resources.json", "source_state.json", "download_counts.json", "partners.json", "health",
+                         "results", "partner_results", "plan"})
 
 
-def folder_digest(root: Path, skip: frozenset[str] = frozenset()) -> str:
-    """A digest of every file under `root` (relative name and content), without compiled bytecode and without the
-    top-level folders named in `skip`."""
+def folder_digest(root: Path, only: frozenset[str] | None = None) -> str:
+    """A digest of every file under `root` (relative name and content) without compiled bytecode; with `only`,
+    of the files and folders of `root` so named."""
     digest = hashlib.sha256()
     for top, folders, names in os.walk(root):
-        left_out = skip if top == str(root) else frozenset()
-        folders[:] = sorted(f for f in folders if f != "__pycache__" and f not in left_out)
+        if only is not None and top == str(root):
+            folders[:] = [f for f in folders if f in only]
+            names = [n for n in names if n in only]
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
         for name in sorted(names):
             path = Path(top, name)
             digest.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\n".encode())
@@ -70,7 +74,7 @@ def inputs_digest(settings: Settings, work: WorkDir) -> str:
         f"compiler\0{_compiler_digest()}",
         f"settings\0{settings.site_url}\0{settings.git_base}",
         *(f"hub\0{p.relative_to(repo).as_posix()}\0{sha256_file(p)}" for p in hub_files if p.is_file()),
-        f"work\0{folder_digest(work.root, _NOT_BUILD_INPUTS)}",
+        f"work\0{folder_digest(work.root, WORK_INPUTS)}",
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
