@@ -251,7 +251,8 @@ def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorl
     assert tree_bytes(tmp_path / "from-copy") == tree_bytes(tmp_path / "full")
 
 
-def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_path: Path, monkeypatch):
+def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
     from collection_compiler.stages import build as build_stage
 
     settings = world.settings()

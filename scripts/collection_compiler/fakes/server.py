@@ -112,8 +112,7 @@ class FakeServer:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _ListeningServer(("127.0.0.1", 0), _make_handler(self))
         threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__, daemon=True).start()
         return self
 
@@ -128,6 +127,17 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _ListeningServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # clients open up to `concurrency` connections at once; the default queue holds 5
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        # A connection reset before it is accepted leaves the socket ready with nothing to accept: a blocking
+        # accept would then hang the serving loop (and `stop`) until the next client came.
+        self.socket.setblocking(False)
 
 
 def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
