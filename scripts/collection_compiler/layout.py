@@ -17,7 +17,8 @@ Published tree (`--out`, and `--previous` for the last deploy):
     collection.json, partner_details.json, download_counts.json, health.json, schemas/*.json,
     rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, pending/<partner>.json,
     state/sources.json (fingerprints that make the next run incremental), state/published.json (the versions
-    the tree holds, with the digest and outcome of their test summaries), index.html and the site.
+    the tree holds, with the digest and outcome of their test summaries), state/build.json (the digest of the
+    build's inputs), index.html and the site.
 """
 
 from __future__ import annotations
