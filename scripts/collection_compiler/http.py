@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from . import __version__
-from .files import parse_json
+from .files import json_bytes, parse_json
 from .settings import Settings
 
 T = TypeVar("T")
@@ -152,7 +152,7 @@ class HttpClient:
         limit = self.settings.max_download_bytes if max_bytes is None else max_bytes
         body = None
         if json is not None:
-            body, headers = _json_body(json), {"Content-Type": "application/json", **(headers or {})}
+            body, headers = json_bytes(json, indent=None), {"Content-Type": "application/json", **(headers or {})}
         ok = set(ok)
         attempts = self.settings.http_retries + 1
         last = "no attempt made"
@@ -260,10 +260,6 @@ def _split(url: str) -> tuple[Origin, str]:
         raise FetchError(url, "not an http(s) URL")
     target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
     return (parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]), target
-
-
-def _json_body(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _describe(error: Exception, timeout: float) -> str:
