@@ -71,11 +71,9 @@ class DemoWorld:
         self.github = FakeGitHub(self.repos, self.latency)
 
     # building -----------------------------------------------------------------------------------------
-    def populate(self, site_templates: Path | None = None) -> DemoWorld:
+    def populate(self) -> DemoWorld:
         data = demo_data()
         shutil.copytree(data / "hub", self.hub, dirs_exist_ok=True)
-        if site_templates is not None and site_templates.is_dir():
-            shutil.copytree(site_templates, self.hub / "site_templates", dirs_exist_ok=True)
         self.add_model_versions()
         self.zenodo.add(FakeRecord(2001, 2000, "2024-03-01T09:00:00+00:00", KEYWORDS, _files(data / "dataset"),
                                    "Demo Nuclei Images", "1", unique_downloads=7))
@@ -136,7 +134,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     site_url = settings.site_url if settings.site_url != Settings().site_url else "http://localhost:8000"
     with tempfile.TemporaryDirectory(prefix="collection-demo-") as tmp:
         work = settings.work_dir.resolve() / "demo" if args.keep else Path(tmp) / "work"
-        with DemoWorld(Path(tmp)).populate(settings.repo_root.resolve() / "site_templates") as world:
+        with DemoWorld(Path(tmp)).populate() as world:
             code = run(world.settings(out=out, work_dir=work, site_url=site_url))
         if args.keep:
             shutil.copytree(tmp, settings.work_dir.resolve() / "demo-world", dirs_exist_ok=True)

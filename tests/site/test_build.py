@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from collection_compiler.site import render_site
+from collection_compiler.site.render import PACKAGED_TEMPLATES
 
 
 def _html_files(out: Path) -> list[Path]:
@@ -202,7 +203,7 @@ def test_rebuild_renders_only_pages_whose_inputs_changed(built: Path, settings, 
     assert (built / "resources/10.5281/zenodo.1000002/2000021/CITATION.cff").is_file()
     # A changed template (the cache's salt) renders every page again.
     repo = tmp_path / "repo"
-    shutil.copytree(settings.repo_root / "site_templates", repo / "site_templates")
+    shutil.copytree(PACKAGED_TEMPLATES, repo / "site_templates")
     resource_html = repo / "site_templates/resource.html"
     resource_html.write_text(resource_html.read_text("utf-8").replace("</h1>", "</h1><p>template v2</p>", 1), "utf-8")
     render_site(built, dataclasses.replace(settings, repo_root=repo), built)

@@ -54,7 +54,7 @@ def bare_hub(world: DemoWorld) -> Path:
 
 @pytest.fixture
 def player(tmp_path: Path):
-    with DemoWorld(tmp_path / "world").populate(ROOT / "site_templates") as world:
+    with DemoWorld(tmp_path / "world").populate() as world:
         bare = bare_hub(world)
         settings = world.settings()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "COLLECTION_"))}

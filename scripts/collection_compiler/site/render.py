@@ -29,8 +29,13 @@ MAX_COVERS = 3
 CORE_TESTER = "bioimageio.core"
 
 
+PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
+
+
 def template_dir(settings: Settings) -> Path:
-    return settings.repo_root / "site_templates"
+    """The hub checkout's own `site_templates/` when it has one, else the templates shipped in the package."""
+    own = settings.repo_root / "site_templates"
+    return own if own.is_dir() else PACKAGED_TEMPLATES
 
 
 def environment(settings: Settings) -> jinja2.Environment:
