@@ -60,8 +60,14 @@ def _onnx(weights: dict[str, Any], device: str) -> tuple[Predict, dict[str, Any]
     available = ort.get_available_providers()
     use_cuda = device in ("cuda", "auto") and "CUDAExecutionProvider" in available
     if device == "cuda" and not use_cuda:
-        raise RunnerError(f"device 'cuda' asked for, but onnxruntime has no CUDA provider (has {available})")
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
+        raise RunnerError(f"device 'cuda' asked for, but onnxruntime has no CUDA provider (has {available}); "
+                          "install onnxruntime-gpu instead of onnxruntime")
+    if use_cuda and hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()  # CUDA and cuDNN from the nvidia-* wheels that torch brings, if no system copy is found
+    # TF32 would round the test inputs to 10 mantissa bits on Ampere and newer: outputs then miss the tolerance
+    # that the model's fp32 test outputs were written with.
+    cuda = ("CUDAExecutionProvider", {"use_tf32": "0"})
+    providers = [cuda, "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(weights["path"]), sess_options=options, providers=providers)
@@ -72,11 +78,25 @@ def _onnx(weights: dict[str, Any], device: str) -> tuple[Predict, dict[str, Any]
             raise RunnerError(f"the ONNX model takes {len(names)} inputs, the description has {len(arrays)}")
         return [np.asarray(o) for o in session.run(None, dict(zip(names, arrays, strict=True)))]
 
-    used = session.get_providers()[0]
-    info = {"device": "cuda" if used == "CUDAExecutionProvider" else "cpu",
-            "device_name": gpu_name() if used == "CUDAExecutionProvider" else cpu_name(),
-            "runtime": {"onnxruntime": ort.__version__}, "providers": session.get_providers()}
+    on_gpu = session.get_providers()[0] == "CUDAExecutionProvider"
+    if device == "cuda" and not on_gpu:
+        raise RunnerError("device 'cuda' asked for, but onnxruntime could not start its CUDA provider "
+                          "(missing CUDA or cuDNN libraries?)")
+    runtime = {"onnxruntime": ort.__version__}
+    if on_gpu:
+        runtime["cuda"] = _onnxruntime_cuda_version()
+    info = {"device": "cuda" if on_gpu else "cpu", "device_name": gpu_name() if on_gpu else cpu_name(),
+            "runtime": runtime, "providers": session.get_providers()}
     return predict, info
+
+
+def _onnxruntime_cuda_version() -> str:
+    """The CUDA version that this onnxruntime-gpu build was made for (its package info says so)."""
+    try:
+        from onnxruntime.capi import build_and_package_info
+    except ImportError:
+        return "unknown"
+    return str(getattr(build_and_package_info, "cuda_version", "unknown"))
 
 
 def _torch(weights: dict[str, Any], device: str, loader: Callable[[dict[str, Any], Any], Any]
@@ -87,6 +107,10 @@ def _torch(weights: dict[str, Any], device: str, loader: Callable[[dict[str, Any
     if device == "cuda" and not torch.cuda.is_available():
         raise RunnerError("device 'cuda' asked for, but torch sees no CUDA device")
     target = torch.device("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
+    if target.type == "cuda":
+        # fp32 as on the CPU: TF32 convolutions and matmuls miss the tolerance of fp32 test outputs.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     model = loader(weights, target)
     model.eval()
 
@@ -99,9 +123,12 @@ def _torch(weights: dict[str, Any], device: str, loader: Callable[[dict[str, Any
             raise RunnerError(f"the model returned {type(result).__name__}, not a tensor, tuple or list")
         return [r.detach().cpu().numpy() if isinstance(r, torch.Tensor) else r for r in result]
 
+    runtime = {"torch": torch.__version__}
+    if target.type == "cuda":
+        runtime.update(cuda=str(torch.version.cuda), cudnn=str(torch.backends.cudnn.version()))
     info = {"device": target.type,
             "device_name": torch.cuda.get_device_name(target) if target.type == "cuda" else cpu_name(),
-            "runtime": {"torch": torch.__version__}}
+            "runtime": runtime}
     return predict, info
 
 

@@ -16,7 +16,10 @@ import time
 import traceback  # here, not on failure: after a MemoryError an import may fail too
 from typing import Any
 
+# numpy loads numpy.random lazily; under the memory limit a CUDA build of torch leaves too little address space
+# to map it later (seen on a GPU runner: 'failed to map segment from shared object'), so it loads here.
 import numpy as np
+import numpy.random  # noqa: F401
 
 from . import processing
 from .compare import compare
