@@ -1,7 +1,9 @@
-"""The `collection` command: one entry point, kebab-case subcommands, exit 0 on success and 1 otherwise.
+"""The `collection` command: one entry point, kebab-case subcommands.
 
 Each subcommand lives in its own module exposing `configure(parser)` and `main(args, settings) -> int`;
-modules are imported only when their command runs, so `collection test` starts fast.
+modules are imported only when their command runs, so `collection test` starts fast. This module is the boundary
+where errors meet people (`errors`): exit 0 done, 1 done with failures or nothing built, 2 usage error; a
+`CollectionError` is one line on stderr, anything else a bug with its traceback and a request to report it.
 """
 
 from __future__ import annotations
@@ -33,29 +35,79 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("collection_compiler.demo", "the whole pipeline offline on bundled sample sources"),
     "serve": ("collection_compiler.serve", "serve a built tree on localhost"),
 }
+# The settings each command reads (its --help lists only these); "@endpoints" and "@network" name groups of
+# settings.py, None means all. `collection help settings` lists every one once.
+COMMAND_SETTINGS: dict[str, tuple[str, ...] | None] = {
+    "update": ("@endpoints", "@network", "repo_root", "work_dir", "previous", "max_yaml_bytes",
+               "max_download_bytes"),
+    "validate": ("@network", "work_dir", "previous", "max_yaml_bytes", "max_download_bytes", "file_check_budget"),
+    "test": ("@network", "work_dir", "previous", "max_yaml_bytes", "max_download_bytes"),
+    "plan": ("repo_root", "work_dir", "previous"),
+    "gather": ("git_base", "@network", "repo_root", "work_dir", "previous", "max_yaml_bytes"),
+    "dispatch": ("github_api", "@network", "repo_root", "work_dir"),
+    "check-partners": ("@endpoints", "@network", "repo_root", "max_yaml_bytes"),
+    "review-prs": ("github_api", "@network", "repo_root", "work_dir", "previous", "site_url"),
+    "build": ("git_base", "@network", "repo_root", "work_dir", "out", "previous", "site_url", "max_cover_bytes"),
+    "deploy": ("git_base", "repo_root", "out"),
+    "run": None,
+    "demo": ("work_dir", "out", "site_url"),
+    "serve": (),
+}
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "update": ("collection update --repo-root ../collection --work-dir work",),
+    "validate": ("collection validate path/to/rdf.yaml", "collection validate --no-io https://example.org/rdf.yaml"),
+    "test": ("collection test path/to/rdf.yaml --weight-format onnx", "collection test --all"),
+    "plan": ("collection plan",),
+    "gather": ("collection gather --partner ilastik",),
+    "dispatch": ("collection dispatch --dry-run",),
+    "check-partners": ("collection check-partners partners/ilastik.yaml",),
+    "review-prs": ("collection review-prs owner/collection",),
+    "build": ("collection build --out site", "collection build --no-site --previous gh-pages-checkout"),
+    "deploy": ("collection deploy origin",),
+    "run": ("collection run --skip test --out site", "collection run --previous gh-pages-checkout --deploy origin"),
+    "demo": ("collection demo --out demo-site", "collection serve demo-site"),
+    "serve": ("collection serve demo-site", "collection serve site --port 8080"),
+}
 # Commands whose slowest step needs nothing but the command line: `start_early(argv)` takes it before the
 # parser, settings and the command's own imports load, and the command finds its result in `args.early`.
 EARLY_STARTS: dict[str, str] = {"test": "collection_compiler.testing.launch"}
 
 
+EPILOG = ("exit status: 0 done, 1 done with failures (or nothing built), 2 usage error.\n"
+          "Settings shared by many commands: collection help settings")
+
+
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
     import argparse
 
-    from . import settings as settings_module
+    from .helptext import Formatter
 
     parser = argparse.ArgumentParser(
-        prog="collection", description=f"Collection compiler of the BioImage Model Zoo ({__version__})")
+        prog="collection", description=f"Collection compiler of the BioImage Model Zoo ({__version__})",
+        epilog=EPILOG, formatter_class=Formatter)
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output, and tracebacks of errors (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands or COMMANDS:
-        module_name, help_text = COMMANDS[name]
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        module.configure(command_parser)
-        settings_module.add_arguments(command_parser)
-        command_parser.set_defaults(_module=module)
+        _add_command(sub, name)
+    sub.add_parser("help", help="help on a command, or on the settings: collection help settings",
+                   formatter_class=Formatter).add_argument("topic", nargs="?", metavar="settings|COMMAND")
     return parser
+
+
+def _add_command(sub: Any, name: str) -> None:
+    from . import settings as settings_module
+    from .helptext import Formatter, epilog, setting_names
+
+    module_name, help_text = COMMANDS[name]
+    names = setting_names(COMMAND_SETTINGS.get(name))
+    command_parser = sub.add_parser(name, help=help_text, description=help_text, formatter_class=Formatter,
+                                    epilog=epilog(EXAMPLES.get(name, ()), names))
+    module = importlib.import_module(module_name)
+    module.configure(command_parser)
+    settings_module.add_arguments(command_parser, names)
+    command_parser.set_defaults(_module=module)
 
 
 def _command_name(argv: Sequence[str]) -> str | None:
@@ -87,6 +139,19 @@ def _start_early(name: str | None, argv: list[str]) -> Any:
 
 
 def _run(name: str | None, argv: list[str], early: Any) -> int:
+    from . import errors
+
+    verbose = argv.count("-v") + argv.count("--verbose") + 2 * argv.count("-vv")
+    try:
+        return _parse_and_run(name, argv, early)
+    except KeyboardInterrupt:
+        print("collection: interrupted", file=sys.stderr)
+        return errors.EXIT_INTERRUPTED
+    except Exception as e:  # the boundary: every error leaves as one line for people, or as a reported bug
+        return _report_error(e, verbose)
+
+
+def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
     import logging
 
     from . import settings as settings_module
@@ -94,11 +159,40 @@ def _run(name: str | None, argv: list[str], early: Any) -> int:
     # Import only the module of the command asked for; `--help` without a command lists them all.
     parser = build_parser([name] if name in COMMANDS else None)
     args = parser.parse_args(argv)
+    if args.command == "help":
+        from .helptext import show_help
+
+        return show_help(args.topic, build_parser)
     args.early = early
-    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # people read `warning: …`; with -v the logger's name says which module spoke
+    detail = "%(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format=detail, stream=sys.stderr)
     settings = settings_module.from_args(args)
-    try:
-        return int(args._module.main(args, settings) or 0)
-    except KeyboardInterrupt:
-        return 130
+    return int(args._module.main(args, settings) or 0)
+
+
+def _report_error(error: Exception, verbose: int) -> int:
+    import traceback
+
+    from . import errors
+
+    known = error if isinstance(error, errors.CollectionError) else _known_error(error)
+    if known is None:
+        traceback.print_exc()
+        print(f"collection: internal error: {type(error).__name__}: {error}\n"
+              f"This is a bug: please report it with the lines above at {errors.REPORT_URL}", file=sys.stderr)
+        return errors.EXIT_FAILURES
+    if verbose:
+        traceback.print_exc()
+    print(f"collection: error: {known.line()}", file=sys.stderr)
+    return known.exit_code
+
+
+def _known_error(error: Exception) -> Any:
+    """Errors of input or environment that other modules raise as their own types, as a `CollectionError`."""
+    from . import errors
+    from .yamlio import YamlLoadError
+
+    if isinstance(error, YamlLoadError):  # its message names the file (and line and column)
+        return errors.CollectionError(str(error), hint="fix the file")
+    return errors.from_environment_error(error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -129,6 +130,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from .stages.run import run
 
+    _say_missing_runtimes()
     out = settings.out.resolve()
     # the demo site is served locally unless a site URL was chosen
     site_url = settings.site_url if settings.site_url != Settings().site_url else "http://localhost:8000"
@@ -138,5 +140,35 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             code = run(world.settings(out=out, work_dir=work, site_url=site_url))
         if args.keep:
             shutil.copytree(tmp, settings.work_dir.resolve() / "demo-world", dirs_exist_ok=True)
-    print(f"\nThe demo site is in {out}. Look at it with:  collection serve {out}")
+    print(f"\nThe demo site is in {out}. Look at it with:  {_command()} serve {_shortest(out)}")
     return code
+
+
+def _say_missing_runtimes() -> None:
+    """The demo's models need both runtimes; without them they fail their tests and are held back: say so first."""
+    from .errors import MODELS_EXTRA
+    from .runtimes import all_missing
+
+    missing = all_missing()
+    if missing:
+        print(f"demo: the model runtimes {', '.join(missing)} are not installed, so the demo's models will fail "
+              f"their tests and be held back. Install them for the full demo: {MODELS_EXTRA} (see the README's "
+              "quick start for the torch wheel)", file=sys.stderr)
+
+
+def _command() -> str:
+    """How to call `collection` again from here: bare when it is on the PATH, else its path (e.g. .venv/bin)."""
+    found = shutil.which("collection")
+    script = Path(sys.argv[0])
+    if found and (script.name != "collection" or Path(found).resolve() == script.resolve()):
+        return "collection"
+    return _shortest(script) if script.name == "collection" else f"{sys.executable} -m collection_compiler"
+
+
+def _shortest(path: Path) -> str:
+    """`path` relative to the current folder when it lies inside it (what a person would type), else absolute."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)

@@ -7,6 +7,7 @@ import functools
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .errors import CollectionError
 from .settings import Settings
 
 
@@ -33,7 +34,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", type=Path, help="a built tree (the --out of build, run or demo)")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default: localhost only)")
 
 
@@ -44,9 +45,13 @@ def make_server(directory: Path, bind: str = "127.0.0.1", port: int = 0) -> Thre
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.directory / "collection.json").is_file():
-        print(f"serve: {args.directory} holds no collection.json; build it first")
-        return 1
-    server = make_server(args.directory, args.bind, args.port)
+        raise CollectionError("holds no collection.json", where=str(args.directory),
+                              hint="build it first: collection demo --out DIR, or collection build --out DIR")
+    try:
+        server = make_server(args.directory, args.bind, args.port)
+    except OSError as e:
+        raise CollectionError(f"cannot listen on {args.bind}:{args.port}: {e.strerror or e}",
+                              hint="is another server running there? try --port 8001, or --port 0 for any") from e
     print(f"Serving {args.directory} at http://{args.bind}:{server.server_address[1]}/  (Ctrl-C to stop)")
     try:
         server.serve_forever()

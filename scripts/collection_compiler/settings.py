@@ -37,6 +37,9 @@ class Settings:
     max_yaml_bytes: int = 2_000_000
     max_download_bytes: int = 2_000_000_000
     max_cover_bytes: int = 10_000_000
+    # CLI (issue 19): validation's file checks stop waiting after this many seconds per run; the files left
+    # are reported as "could not check", never as available
+    file_check_budget: float = 120.0
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
@@ -59,7 +62,7 @@ class Settings:
 
 _PATH_FIELDS = {"repo_root", "work_dir", "out", "previous"}
 _INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes"}
-_FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after"}
+_FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_budget"}
 
 
 def _type_of(name: str) -> type:
@@ -69,7 +72,14 @@ def _type_of(name: str) -> type:
 
 
 def _convert(name: str, raw: str) -> object:
-    return _type_of(name)(raw)
+    kind = _type_of(name)
+    try:
+        return kind(raw)
+    except ValueError:
+        from .errors import UsageError
+
+        raise UsageError(f"{raw!r} is not a valid {kind.__name__}", where=ENV_PREFIX + name.upper(),
+                         hint="fix or unset the variable") from None
 
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
@@ -85,15 +95,51 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
     return Settings(**values)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by every subcommand (all optional; the environment fills the gaps)."""
+# ---- help: what each setting means, and the groups commands pick from (each --help lists only its own) ------
+SETTING_HELP: dict[str, str] = {
+    "zenodo_api": "Zenodo REST API", "github_api": "GitHub REST API",
+    "github_raw": "raw file host of GitHub", "git_base": "where repositories are cloned from (a URL or a folder)",
+    "site_url": "public URL of the published site", "github_token": "token for the GitHub API and git pushes",
+    "repo_root": "the hub checkout: template, partners/, collection/, site_templates/",
+    "work_dir": "working folder of the stages", "out": "the published tree (and site) to write",
+    "previous": "the previous deploy's tree (makes runs incremental)",
+    "concurrency": "parallel downloads and checks", "http_timeout": "seconds per HTTP request",
+    "http_retries": "retries of a failed request", "http_backoff": "first retry delay, seconds (doubles)",
+    "max_retry_after": "longest Retry-After honoured, seconds", "max_yaml_bytes": "largest YAML file read",
+    "max_download_bytes": "largest file downloaded", "max_cover_bytes": "largest cover image read",
+    "file_check_budget": "seconds validation may spend checking files before it reports the rest unchecked",
+}
+ENDPOINTS = ("zenodo_api", "github_api", "github_raw", "git_base")
+NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after")
+
+
+def describe(name: str) -> str:
+    """One setting's meaning, default and environment variable (for --help and `collection help settings`)."""
+    default = getattr(Settings(), name)
+    shown = "none" if default in (None, "") else default
+    return f"{SETTING_HELP[name]} (default: {shown}; env {ENV_PREFIX}{name.upper()})"
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# the settings people pass most: a command's --help describes these in full and only names the others
+PATHS = ("repo_root", "work_dir", "out", "previous", "site_url")
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """Flags of the settings a subcommand uses (all optional; the environment fills the gaps)."""
     group = parser.add_argument_group("settings (flag > COLLECTION_* environment variable > default)")
-    for f in fields(Settings):
-        if f.name == "github_token":
-            continue  # a secret never goes on a command line; it comes from GITHUB_TOKEN
-        flag = "--" + f.name.replace("_", "-")
-        group.add_argument(flag, dest=f"setting_{f.name}", type=_type_of(f.name), default=None, metavar=f.name.upper(),
-                           help=f"env {ENV_PREFIX}{f.name.upper()}")
+    for name in command_settings(names):
+        group.add_argument(flag(name), dest=f"setting_{name}", type=_type_of(name), default=None,
+                           metavar=name.upper(), help=describe(name) if name in PATHS else argparse.SUPPRESS)
+
+
+def command_settings(names: tuple[str, ...] | None) -> list[str]:
+    """The settings of a command (None: all) that can be flags, in the dataclass's order."""
+    wanted = [f.name for f in fields(Settings) if names is None or f.name in names]
+    return [n for n in wanted if n != "github_token"]  # a secret never goes on a command line
 
 
 def from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> Settings:

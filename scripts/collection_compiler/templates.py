@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import yamlio
 
+log = logging.getLogger(__name__)
+
 TEMPLATE_FILE = "collection_rdf_template.yaml"
+# The public hub's template ships in the package, so that the compiler runs outside a hub checkout too.
+PACKAGED_TEMPLATE = Path(__file__).parent / "data" / TEMPLATE_FILE
+
+
+def template_path(repo_root: Path) -> Path:
+    """The hub checkout's own template, else the package's (the public hub's settings), said once per folder."""
+    own = repo_root / TEMPLATE_FILE
+    if own.is_file():
+        return own
+    _say_default(repo_root.resolve())
+    return PACKAGED_TEMPLATE
+
+
+@functools.lru_cache(maxsize=8)
+def _say_default(repo_root: Path) -> None:
+    log.warning("%s has no %s: using the public hub's (give --repo-root to use a hub checkout's)",
+                repo_root, TEMPLATE_FILE)
 
 
 def load_template(repo_root: Path) -> dict[str, Any]:
-    return yamlio.normalise(yamlio.load_mapping((repo_root / TEMPLATE_FILE).read_bytes(), TEMPLATE_FILE))
+    path = template_path(repo_root)
+    return yamlio.normalise(yamlio.load_mapping(path.read_bytes(), str(path)))
 
 
 @dataclass(frozen=True)

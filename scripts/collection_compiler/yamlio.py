@@ -64,7 +64,12 @@ _local = threading.local()
 
 
 class _RuamelError(ValueError):
-    """ruamel's parse error, carried as a ValueError (ruamel is imported only when needed)."""
+    """ruamel's parse error, carried as a ValueError (ruamel is imported only when needed), with its marks."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        for name in ("problem", "problem_mark", "context", "context_mark"):
+            setattr(self, name, getattr(error, name, None))
 
 
 def _ruamel_loader() -> YAML:
@@ -96,7 +101,7 @@ def _parse(text: str) -> Any:
     try:
         return _ruamel_loader().load(text)
     except YAMLError as e:
-        raise _RuamelError(str(e)) from None
+        raise _RuamelError(e) from None
 
 
 class _Dumper(getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)):  # type: ignore[misc]
@@ -130,7 +135,7 @@ def load_yaml_bytes(data: bytes, source: str = "<yaml>", max_bytes: int = MAX_YA
     try:
         value = _parse(text)
     except (pyyaml.YAMLError, ValueError) as e:  # ValueError: ruamel's errors, a date such as 2020-13-45
-        raise YamlLoadError(f"{source}: invalid YAML: {_short(e)}") from None
+        raise YamlLoadError(_describe(e, source)) from None
     except RecursionError:
         raise YamlLoadError(f"{source}: document nested too deeply") from None
     _check_shape(value, source)
@@ -158,6 +163,18 @@ def type_name(value: Any) -> str:
 
 def _short(error: Exception) -> str:
     return " ".join(str(error).split())[:400]
+
+
+def _describe(error: Exception, source: str) -> str:
+    """`file:line:column: invalid YAML: problem (context)`, from the parser's marks (PyYAML and ruamel alike),
+    as editors and people read positions; the whole message where the error carries none."""
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is None or not problem:
+        return f"{source}: invalid YAML: {_short(error)}"
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    started = f" at line {context_mark.line + 1}, column {context_mark.column + 1}" if context_mark else ""
+    detail = f" ({context}{started})" if context else ""
+    return f"{source}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}{detail}"
 
 
 def _check_shape(value: Any, source: str) -> None:

@@ -93,7 +93,7 @@ def test_bad_records_are_reported_not_published(world: DemoWorld):
     update_and_build(settings)
     warnings = "\n".join(health(settings.out)["stages"]["update"]["warnings"]["zenodo"])
     assert "record 3001 (10.5281/zenodo.3000): no rdf.yaml" in warnings
-    assert "zenodo.5000/5001): invalid YAML" in warnings
+    assert "zenodo.5000/5001):2:1: invalid YAML" in warnings
     assert "record 4001: skipped" in warnings  # backup record
     published = entries(settings.out)
     assert not {"10.5281/zenodo.3000", "10.5281/zenodo.4000", "10.5281/zenodo.5000"} & set(published)

@@ -60,7 +60,7 @@ def test_gather_reads_layouts_and_rejects_bad_files(settings: Settings, work, h,
     assert entry["commit"] == h.git(ilastik_repo, "rev-parse", "gh-pages")
     assert entry["unknown_versions"] == 1
     warnings = "\n".join(entry["warnings"])
-    assert "ilastik: test_summaries/10.5281/zenodo.1/222/test_summary_broken.yaml: invalid YAML" in warnings
+    assert "ilastik: test_summaries/10.5281/zenodo.1/222/test_summary_broken.yaml:2:1: invalid YAML" in warnings
     assert "test_summary_bad_status.yaml: field status:" in warnings
     assert "test_summary_link.yaml: link out of the checkout" in warnings
     assert "test_summary_huge.yaml:" in warnings and "more than the limit" in warnings

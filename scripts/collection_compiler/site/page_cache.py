@@ -37,10 +37,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def salt(template_dir: Path, code_dir: Path, site: dict[str, Any]) -> str:
+def salt(template_dirs: list[Path], code_dir: Path, site: dict[str, Any]) -> str:
     """Everything every page depends on: template files, the site package's code, the site-wide context."""
     parts = [f"{FORMAT}"]
-    for folder, pattern in ((template_dir, "*.html"), (template_dir, "*.json"), (code_dir, "*.py")):
+    searched = [(folder, pattern) for folder in template_dirs for pattern in ("*.html", "*.json")]
+    for folder, pattern in (*searched, (code_dir, "*.py")):
         for path in sorted(folder.glob(pattern)):
             parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
     parts.append(digest(site))

@@ -32,14 +32,15 @@ CORE_TESTER = "bioimageio.core"
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 
 
-def template_dir(settings: Settings) -> Path:
-    """The hub checkout's own `site_templates/` when it has one, else the templates shipped in the package."""
+def template_dirs(settings: Settings) -> list[Path]:
+    """Where templates are looked up, first match wins: the hub checkout's own `site_templates/` (when it has one),
+    then the templates shipped in the package. A hub overrides single files and inherits the rest."""
     own = settings.repo_root / "site_templates"
-    return own if own.is_dir() else PACKAGED_TEMPLATES
+    return [own, PACKAGED_TEMPLATES] if own.is_dir() else [PACKAGED_TEMPLATES]
 
 
 def environment(settings: Settings) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir(settings)), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs(settings)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["safe_url"] = safe_url
@@ -85,10 +86,12 @@ def _script_json(data: str) -> str:
 
 
 def _copy_static(settings: Settings, out: Path) -> None:
-    source = template_dir(settings) / "static"
-    for path in sorted(source.rglob("*")):
-        if path.is_file():
-            write_bytes_atomic(out / "static" / path.relative_to(source), path.read_bytes())
+    """The package's static files, overlaid by the hub's own (same relative path: the hub's wins)."""
+    files = {}
+    for source in reversed([d / "static" for d in template_dirs(settings)]):
+        files.update({p.relative_to(source): p for p in sorted(source.rglob("*")) if p.is_file()})
+    for relative, path in sorted(files.items()):
+        write_bytes_atomic(out / "static" / relative, path.read_bytes())
 
 
 def _covers(resources: list[Resource]) -> dict[str, list[str]]:
@@ -102,7 +105,7 @@ def _covers(resources: list[Resource]) -> dict[str, list[str]]:
 
 
 def _categories(settings: Settings) -> dict[str, str]:
-    path = template_dir(settings) / "tag_categories.json"
+    path = next(p for p in (d / "tag_categories.json" for d in template_dirs(settings)) if p.is_file())
     data = json.loads(path.read_text("utf-8"))
     return {tag: category for category, tags in data.items() for tag in tags}
 
@@ -136,7 +139,7 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
     """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered, split over
     the cores with forked workers (Linux), else in-process."""
     global _JOB
-    cache = page_cache.PageCache(out, page_cache.salt(template_dir(settings), Path(__file__).parent, site))
+    cache = page_cache.PageCache(out, page_cache.salt(template_dirs(settings), Path(__file__).parent, site))
     listing = {r.rid: {"digest": cache.old_digest(r.rid), "versions": [v.vid for v in r.versions]}
                for r in resources if r.versions}
     expected = {p for rid, e in listing.items() for p in page_cache.page_file_names(str(out), rid, e["versions"])}

@@ -37,6 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if not WorkDir(settings.work_dir).resources.is_file():
+        from ..errors import CollectionError
+
+        raise CollectionError("holds no resources.json: nothing to build", where=str(settings.work_dir),
+                              hint="run `collection update` first, or give the work folder with --work-dir")
     report = build(settings, site=not args.no_site)
     print(report.summary())
     return 0 if report.resources or not report.expected else 1

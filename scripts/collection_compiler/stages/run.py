@@ -7,48 +7,57 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
+from .. import progress
+from ..errors import EXIT_DONE, EXIT_FAILURES
+from ..layout import WorkDir
 from ..partners_registry import load_registrations
+from ..runtimes import missing_runtimes
 from ..settings import Settings
 from . import build as build_stage
+from . import report
 from . import update as update_stage
 
 log = logging.getLogger(__name__)
 
-def _validate(settings: Settings) -> object:
+def _validate(settings: Settings) -> str:
     from ..validation.stage import validate_work
 
-    return validate_work(settings)
+    validate_work(settings)
+    return report.validate_line(WorkDir(settings.work_dir))
 
 
-def _test(settings: Settings) -> object:
+def _test(settings: Settings) -> str:
     from ..testing.stage import test_work
 
-    return test_work(settings)
+    return report.test_line(test_work(settings))
 
 
-def _gather(settings: Settings) -> object:
+def _gather(settings: Settings) -> str:
     from ..partners_results import gather
 
-    return gather(settings, load_registrations(settings.repo_root)[0])
+    return report.gather_line(gather(settings, load_registrations(settings.repo_root)[0]))
 
 
-def _plan(settings: Settings) -> object:
+def _plan(settings: Settings) -> str:
     from ..plan import plan
 
-    return plan(settings, load_registrations(settings.repo_root)[0])
+    return report.plan_line(plan(settings, load_registrations(settings.repo_root)[0]))
 
 
-def _dispatch(settings: Settings) -> object:
+def _dispatch(settings: Settings) -> str:
     from ..dispatch import dispatch
 
-    return dispatch(settings, load_registrations(settings.repo_root)[0])
+    outcomes = dispatch(settings, load_registrations(settings.repo_root)[0])
+    return f"dispatch: {len(outcomes)} partner workflows"
 
 
-# the stages between update and build, in order (as the scheduled workflow runs them)
-CHECK_STAGES: list[tuple[str, Callable[[Settings], object]]] = [
+# the stages between update and build, in order (as the scheduled workflow runs them); each returns its summary
+CHECK_STAGES: list[tuple[str, Callable[[Settings], str]]] = [
     ("validate", _validate),
     ("test", _test),
     ("gather", _gather),
@@ -66,37 +75,68 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dispatch", action="store_true", help="dispatch partner workflows at the end")
 
 
-def _timed(name: str, fn: Callable[[], object]) -> object:
+def _stage(name: str, fn: Callable[[], object]) -> object:
+    """Run one stage; its one-line summary (what `fn` returns, or its report's `summary()`) ends with its time."""
     start = time.perf_counter()
-    result = fn()
-    print(f"[{name}] done in {time.perf_counter() - start:.1f} s")
+    with progress.stage(name):
+        result = fn()
+    summary = result if isinstance(result, str) else getattr(result, "summary", lambda: f"{name}: done")()
+    print(f"{summary}  [{time.perf_counter() - start:.1f} s]", flush=True)
     return result
+
+
+def _pending_runtimes(settings: Settings) -> list[str]:
+    """Model runtimes the test stage needs and lacks, named before it starts (said once, on stderr)."""
+    from ..errors import MODELS_EXTRA
+    from ..testing.stage import test_matrix
+
+    missing = missing_runtimes(entry["weight_format"] for entry in test_matrix(settings)["include"])
+    if missing:
+        print(f"test: the model runtimes {', '.join(missing)} are not installed: the tests that need them will "
+              f"fail and hold their versions back (install them: {MODELS_EXTRA})", file=sys.stderr)
+    return missing
 
 
 def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deploy_to: str | None = None,
         dispatch: bool = False, review: str | None = None) -> int:
-    report = _timed("update", lambda: update_stage.update(settings))
-    print(report.summary())
-    if not report.usable:
-        return 1
+    """Every stage in order; ends with a short report on stderr. 0: done; 1: done with failures (a stale source,
+    a missing model runtime) or nothing usable to build."""
+    updated = _stage("update", lambda: update_stage.update(settings))
+    if not updated.usable:
+        _end(settings, [], "nothing to build: no source could be read and no previous deploy was given (--previous)")
+        return EXIT_FAILURES
+    missing = [] if "test" in skip else _pending_runtimes(settings)
     for name, stage in CHECK_STAGES:
         if name not in skip:
-            _timed(name, lambda stage=stage: stage(settings))
-    built = _timed("build", lambda: build_stage.build(settings, site=site))
-    print(built.summary())
+            _stage(name, lambda stage=stage: stage(settings))
+    built = _stage("build", lambda: build_stage.build(settings, site=site))
     if review:
         from ..review import review_prs
 
-        _timed("review-prs", lambda: review_prs(settings, review))
+        _stage("review-prs", lambda: f"review-prs: {len(review_prs(settings, review))} proposals")
     if deploy_to:
         from ..deploy import deploy
         from ..templates import Publication, load_template
 
         max_loss = Publication.from_template(load_template(settings.repo_root)).max_resource_loss
-        _timed("deploy", lambda: deploy(settings.out, deploy_to, max_loss=max_loss, token=settings.github_token))
+        _stage("deploy", lambda: _deploy_line(deploy(settings.out, deploy_to, max_loss=max_loss,
+                                                     token=settings.github_token)))
     if dispatch:
-        _timed("dispatch", lambda: _dispatch(settings))
-    return 0
+        _stage("dispatch", lambda: _dispatch(settings))
+    outcome = _end(settings, missing, "" if built.resources else "nothing built: no resource was published")
+    return EXIT_FAILURES if outcome.has_failures or not built.resources else EXIT_DONE
+
+
+def _deploy_line(result: Any) -> str:
+    return f"deploy: commit {result.commit}" if result.changed else "deploy: nothing changed"
+
+
+def _end(settings: Settings, missing: list[str], problem: str) -> report.RunReport:
+    outcome = report.run_report(settings.work_dir, settings.out, missing)
+    lines = outcome.lines() + ([problem] if problem else [])
+    if lines:
+        print("\n".join(["", "run report:", *(f"  {line}" for line in lines)]), file=sys.stderr)
+    return outcome
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import ids, yamlio
+from .. import ids, progress, yamlio
 from ..files import link_atomic, read_json, sha256_file
 from ..http import HttpClient
 from ..layout import WorkDir
@@ -128,7 +128,8 @@ def test_work(settings: Settings, options: TestOptions | None = None) -> list[Ch
     """Run the whole matrix in order (the local `collection run`); one bad entry never stops the others."""
     results = []
     with HttpClient(settings) as http:
-        for entry in test_matrix(settings)["include"]:
+        matrix = test_matrix(settings)["include"]
+        for entry in progress.items(matrix, "test", len(matrix), "test"):
             try:
                 results.append(run_matrix_entry(settings, entry, options, http))
             except (ValueError, ids.UnsafeIdError) as e:

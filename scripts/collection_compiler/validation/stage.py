@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from .. import progress
 from ..files import read_json, sha256_file
 from ..http import HttpClient
 from ..layout import WorkDir
@@ -69,7 +70,8 @@ def validate_work(settings: Settings, perform_io: bool = True) -> int:
             result, reused = validate_version(work, settings, rid, vid, sha, perform_io, http)
             return rid, vid, result, reused
 
-        for rid, vid, result, reused in pool.map(run, versions):
+        checked = progress.items(pool.map(run, versions), "validate", len(versions), "version")
+        for rid, vid, result, reused in checked:
             write_result(work, rid, vid, result)
             counts.reused += reused
             counts.validated += not reused

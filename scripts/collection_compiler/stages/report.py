@@ -1,0 +1,128 @@
+"""What a run tells people: one summary line per stage, and a short report at its end.
+
+The lines are read from the stages' own files (`work/health/<stage>.json`, the built `health.json`, the check
+results), so the report says what the next stage and the published health page will see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..files import read_json
+from ..layout import SiteTree, WorkDir
+from ..results import CheckResult, read_results
+
+FIRST_FEW = 5
+
+
+@dataclass
+class StaleSource:
+    name: str
+    error: str
+    since: str | None = None
+
+
+@dataclass
+class RunReport:
+    stale: list[StaleSource] = field(default_factory=list)
+    held_back: dict[str, str] = field(default_factory=dict)  # "<rid>/<vid>" -> why
+    missing_runtimes: list[str] = field(default_factory=list)
+    health_page: Path | None = None
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.stale or self.missing_runtimes)
+
+    def lines(self) -> list[str]:
+        out = [f"stale source {s.name}: {s.error}" + (f" (since {s.since})" if s.since else "") for s in self.stale]
+        if self.missing_runtimes:
+            from ..errors import MODELS_EXTRA
+
+            out.append(f"model runtimes not installed: {', '.join(self.missing_runtimes)}; their tests failed "
+                       f"(install them: {MODELS_EXTRA})")
+        if self.held_back:
+            out.append(f"{len(self.held_back)} versions held back:")
+            out += [f"  {key}: {why}" for key, why in list(self.held_back.items())[:FIRST_FEW]]
+            if len(self.held_back) > FIRST_FEW:
+                out.append(f"  … and {len(self.held_back) - FIRST_FEW} more")
+        if self.health_page is not None:
+            out.append(f"full report: {self.health_page}")
+        return out
+
+
+# ---- one line per stage --------------------------------------------------------------------------------------
+
+def validate_line(work: WorkDir) -> str:
+    counts = read_json(work.health("validate"), default={}) or {}
+    line = (f"validate: {counts.get('versions', 0)} versions ({counts.get('validated', 0)} checked, "
+            f"{counts.get('reused', 0)} reused), {counts.get('failed', 0)} failed")
+    unchecked = counts.get("unchecked_files", 0)
+    return line + (f", could not check {unchecked} files" if unchecked else "")
+
+
+def test_line(results: Sequence[CheckResult] | Any) -> str:
+    results = list(results or [])
+    by_status: dict[str, int] = {}
+    for result in results:
+        by_status[result.status] = by_status.get(result.status, 0) + 1
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    return f"test: {len(results)} tests" + (f" ({counts})" if counts else " (nothing new to test)")
+
+
+def gather_line(health: dict[str, Any] | Any) -> str:
+    partners = (health or {}).get("partners") or {}
+    stale = sorted(name for name, part in partners.items() if part.get("status") != "ok")
+    summaries = sum(int(part.get("summaries") or 0) for part in partners.values())
+    line = f"gather: {len(partners)} partners, {summaries} test summaries"
+    return line + (f"; stale: {', '.join(stale)}" if stale else "")
+
+
+def plan_line(counts: dict[str, Any] | Any) -> str:
+    counts = counts or {}
+    partners = counts.get("partners") or {}
+    ours = sum(int(v.get("entries") or 0) for k, v in counts.items() if k != "partners" and isinstance(v, dict))
+    pending = sum(int(v.get("entries") or 0) for v in partners.values())
+    return f"plan: {ours} test cases for our matrix, {pending} pending versions for {len(partners)} partners"
+
+
+# ---- the end of a run ----------------------------------------------------------------------------------------
+
+def stale_sources(work: WorkDir) -> list[StaleSource]:
+    """Each source the update or gather stage could not read this run, with its error."""
+    update = read_json(work.health("update"), default={}) or {}
+    stale = [StaleSource(name, s.get("error") or "unknown error", s.get("since"))
+             for name, s in sorted((update.get("sources") or {}).items()) if s.get("status") == "stale"]
+    gather = read_json(work.health("gather"), default={}) or {}
+    stale += [StaleSource(f"summaries:{name}", p.get("error") or "unknown error", p.get("stale_since"))
+              for name, p in sorted((gather.get("partners") or {}).items()) if p.get("status") != "ok"]
+    return stale
+
+
+def held_back(work: WorkDir, tree: SiteTree) -> dict[str, str]:
+    """The versions the build did not publish, each with why (the first failed check, or the review)."""
+    health = read_json(tree.health, default={}) or {}
+    return {key: _why_held_back(work, key) for key in health.get("held_back") or []}
+
+
+def _why_held_back(work: WorkDir, key: str) -> str:
+    rid, _, vid = key.rpartition("/")
+    for result in read_results(work, rid, vid):
+        if result.status == "failed":
+            return f"{result.checker} failed: {_first_error(result)}"
+    return "awaiting review (not accepted in the ledger)"
+
+
+def _first_error(result: CheckResult) -> str:
+    errors = [str(d.get("error")) for d in result.details if d.get("status") == "failed" and d.get("error")]
+    text = " ".join((errors[0] if errors else "see its test summary").split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def run_report(work_dir: Path, out: Path, missing: list[str]) -> RunReport:
+    work, tree = WorkDir(work_dir), SiteTree(out)
+    page = tree.root / "health" / "index.html"
+    return RunReport(stale_sources(work), held_back(work, tree), missing,
+                     page if page.is_file() else tree.health if tree.health.is_file() else None)
