@@ -102,10 +102,11 @@ def _add_command(sub: Any, name: str) -> None:
 
     module_name, help_text = COMMANDS[name]
     names = setting_names(COMMAND_SETTINGS.get(name))
-    command_parser = sub.add_parser(name, help=help_text, description=help_text, formatter_class=Formatter,
-                                    epilog=epilog(EXAMPLES.get(name, ()), names))
+    command_parser = sub.add_parser(name, help=help_text, description=help_text, formatter_class=Formatter)
     module = importlib.import_module(module_name)
     module.configure(command_parser)
+    own = command_parser.epilog  # a command's own notes come first, then the examples and settings
+    command_parser.epilog = "\n\n".join(filter(None, [own, epilog(EXAMPLES.get(name, ()), names)]))
     settings_module.add_arguments(command_parser, names)
     command_parser.set_defaults(_module=module)
 

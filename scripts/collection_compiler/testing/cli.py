@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import MissingRuntime, UsageError
+from ..runtimes import missing_runtimes
 from ..settings import Settings
 from .description import KNOWN_FORMATS
 from .launch import Launched, resolve_device
@@ -54,8 +57,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.matrix or args.all or _entry(args) is not None:
         return _pipeline(args, settings)
     if not args.source:
-        print("collection test: give a SOURCE, --matrix, --matrix-entry or --all", file=sys.stderr)
-        return 2
+        raise UsageError("give a SOURCE, --matrix, --matrix-entry or --all", hint="e.g. collection test rdf.yaml")
+    if args.weight_format:
+        _require_runtimes([args.weight_format])
     options = _options(args)
     worker = _early_worker(getattr(args, "early", None), args.weight_format, options)
     if worker is None and args.weight_format:  # before the validator and YAML imports: the runtime loads meanwhile
@@ -69,6 +73,19 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     _print_details(summary["details"])
     print(f"{summary['source_name']}: {summary['status']}")
     return 0 if summary["status"] in ("passed", "valid-format") else 1
+
+
+def _require_runtimes(weight_formats: Iterable[str]) -> None:
+    """Before any test starts: a runtime the asked-for formats need and that is not installed ends the command."""
+    missing = missing_runtimes(weight_formats)
+    if missing:
+        raise MissingRuntime(missing[0])
+
+
+def _warn_missing_runtimes(weight_formats: Iterable[str]) -> None:
+    """The pipeline's tests go on (each missing one fails with its cause); the cause is named once, up front."""
+    for module in missing_runtimes(weight_formats):
+        print(f"collection test: warning: {MissingRuntime(module).line()}", file=sys.stderr)
 
 
 def _early_worker(early: Launched | None, weight_format: str | None, options: TestOptions) -> Worker | None:
@@ -90,18 +107,24 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(text)
         return 0
     if args.all:
+        _warn_missing_runtimes(entry["weight_format"] for entry in stage.test_matrix(settings)["include"])
         results = stage.test_work(settings, _options(args))
         return 1 if any(r.status == "failed" for r in results) else 0
-    result = stage.run_matrix_entry(settings, _entry(args) or {}, _options(args))
+    entry = _entry(args) or {}
+    _warn_missing_runtimes([str(entry.get("weight_format"))])
+    result = stage.run_matrix_entry(settings, entry, _options(args))
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
 
 
 def _entry(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.matrix_entry:
-        entry = json.loads(args.matrix_entry)
+        try:
+            entry = json.loads(args.matrix_entry)
+        except ValueError as e:
+            raise UsageError(f"--matrix-entry is not JSON: {e}") from None
         if not isinstance(entry, dict):
-            raise SystemExit("--matrix-entry must be a JSON object")
+            raise UsageError("--matrix-entry must be a JSON object", hint='e.g. \'{"resource_id": "r", ...}\'')
         return entry
     if args.resource_id or args.version_id:
         return {"resource_id": args.resource_id, "version_id": args.version_id, "weight_format": args.weight_format}
@@ -137,6 +160,8 @@ def _test_source(source: str, settings: Settings, options: TestOptions, weight_f
                       "traceback": None, "nested_errors": None}
             return _summary(source, {}, [detail], "failed")
         root = opened.root.url or opened.root.folder
+        if opened.rdf.get("type") == "model":
+            _require_runtimes([weight_format] if weight_format else weight_formats(opened.rdf))
         # The first format's worker loads its runtime while we validate; it runs no model code until given a job.
         first = weight_format or next(iter(weight_formats(opened.rdf)), None)
         if first and first not in started and opened.rdf.get("type") == "model":

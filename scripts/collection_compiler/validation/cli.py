@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .. import progress
+from ..errors import UsageError
 from ..files import json_text, write_text_atomic
 from ..http import FetchError, HttpClient
 from ..settings import Settings
@@ -41,10 +43,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
         return validate_work(settings, args.perform_io)
     if not args.sources:
-        print("collection validate: give a SOURCE or --work", file=sys.stderr)
-        return 2
+        raise UsageError("give a SOURCE or --work", hint="e.g. collection validate path/to/rdf.yaml")
     with HttpClient(settings) as http:
-        results = [validate_source(s, settings, args.perform_io, http) for s in args.sources]
+        sources = progress.items(args.sources, "validate", len(args.sources), "source")
+        results = [validate_source(s, settings, args.perform_io, http) for s in sources]
     entries = [{"source": s, "status": r.status, "details": r.sub_summaries()} for s, r in zip(
         args.sources, results, strict=True)]
     if args.summary:
@@ -54,11 +56,24 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for source, result in zip(args.sources, results, strict=True):
             sys.stdout.write(render_text(source, result))
-    return 0 if all(r.status == "passed" for r in results) else 1
+        sys.stdout.write(summary_line(results) + "\n")
+    return 0 if all(r.status == "passed" and not r.unchecked_files for r in results) else 1
+
+
+def summary_line(results: list[ValidationResult]) -> str:
+    """One line for the whole call; files that could not be checked are counted, never passed over."""
+    statuses = [r.status for r in results]
+    line = f"validate: {len(results)} sources, {statuses.count('passed')} passed, {statuses.count('failed')} failed"
+    unchecked = sum(r.unchecked_files for r in results)
+    if unchecked:
+        line += (f"; could not check {unchecked} files (unreachable, or over the time budget: --file-check-budget)"
+                 ", so they are not known to be available")
+    return line
 
 
 def render_text(source: str, result: ValidationResult) -> str:
-    lines = [f"{result.status.upper():7} {source}"]
+    status = result.status.upper() + (" (files not all checked)" if result.unchecked_files else "")
+    lines = [f"{status:7} {source}"]
     for detail in result.details:
         lines.append(f"  [{detail.status}] {detail.name}")
         lines += [f"    error: {e.text()}" for e in detail.errors]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,11 @@ from ..http import FetchError, HttpClient
 from ..settings import Settings
 from .common_checks import Collector, as_dict, as_list
 from .convert import Dispatched
-from .result import WARNING, Detail, Loc
+from .result import UNCHECKED, WARNING, Detail, Loc
 from .values import int_or_none, ints
 
 DETAIL_NAME = "All URLs and paths available, sha256 values match, test tensors fit"
+MAX_PARALLEL_FETCHES = 4  # per description; the shared HttpClient bounds the whole run
 VALIDATION_HEADING = re.compile(r"^#+\s*.*[vV]alidation", re.MULTILINE)
 NUMPY_DTYPES = {"float32", "float64", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
                 "bool"}
@@ -32,12 +35,35 @@ class Missing(Exception):
     """A referenced file that does not exist (an error), as opposed to an unreachable host (a warning)."""
 
 
+class NotChecked(Exception):
+    """A file left unread because the description's time budget for file checks was spent."""
+
+
 class Fetcher:
-    """Reads local files or URLs (resolved against `root`) with a size cap; caches within one description."""
+    """Reads local files or URLs (resolved against `root`) with a size cap; caches within one description, the
+    failures too (each URL is tried once, and reported once)."""
 
     def __init__(self, root: str | Path | None, settings: Settings, http: HttpClient | None):
         self.root, self.settings, self.http = root, settings, http
         self._cache: dict[str, bytes] = {}
+        self._failed: dict[str, Exception] = {}
+
+    def prefetch(self, sources: list[str]) -> None:
+        """Fetch the URLs among `sources` in parallel, waiting at most `settings.file_check_budget` seconds: a
+        URL not read by then is `NotChecked` (its download goes on in a daemon thread, nobody waits for it)."""
+        targets = sorted({t for t in map(self.resolve, sources) if re.match(r"^https?://", t)} - set(self._cache))
+        if not targets:
+            return
+        if self.http is None:
+            self.http = HttpClient(self.settings)
+        results = _read_all(self._read, targets, self.settings.file_check_budget)
+        budget = f"not checked: the time budget for file checks ({self.settings.file_check_budget:g} s) was spent"
+        for target in targets:
+            value = results.get(target, NotChecked(budget))
+            if isinstance(value, bytes):
+                self._cache[target] = value
+            else:
+                self._failed[target] = value
 
     def resolve(self, source: str) -> str:
         if re.match(r"^https?://", source):
@@ -53,8 +79,14 @@ class Fetcher:
 
     def read(self, source: str) -> bytes:
         target = self.resolve(source)
+        if target in self._failed:
+            raise self._failed[target]
         if target not in self._cache:
-            self._cache[target] = self._read(target)
+            try:
+                self._cache[target] = self._read(target)
+            except (Missing, FetchError, OSError) as e:
+                self._failed[target] = e
+                raise
         return self._cache[target]
 
     def _read(self, target: str) -> bytes:
@@ -74,6 +106,37 @@ class Fetcher:
         if path.stat().st_size > limit:
             raise FetchError(target, f"file is larger than the limit of {limit} bytes")
         return path.read_bytes()
+
+
+def _read_all(read: Any, targets: list[str], budget_s: float) -> dict[str, bytes | Exception]:
+    """`read` of each target on a few daemon threads; what is done after `budget_s` seconds."""
+    results: dict[str, bytes | Exception] = {}
+    queue = list(reversed(targets))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                target = queue.pop()
+            try:
+                value: bytes | Exception = read(target)
+            except (Missing, FetchError, OSError) as e:
+                value = e
+            with lock:
+                results[target] = value
+
+    threads = [threading.Thread(target=work, name="file-check", daemon=True)
+               for _ in range(min(MAX_PARALLEL_FETCHES, len(targets)))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + budget_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        queue.clear()  # threads still busy take no new target
+        return dict(results)
 
 
 def file_refs(d: Dispatched) -> Iterator[tuple[Loc, str, str | None]]:
@@ -120,16 +183,21 @@ def file_refs(d: Dispatched) -> Iterator[tuple[Loc, str, str | None]]:
 def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http: HttpClient | None) -> Detail:
     out = Collector()
     fetcher = Fetcher(root, settings, http)
-    for loc, source, sha in file_refs(d):
-        if "example.com" in source:
-            continue  # the reference skips placeholder hosts too
+    refs = [ref for ref in file_refs(d) if "example.com" not in ref[1]]  # the reference skips placeholder hosts
+    fetcher.prefetch([source for _, source, _ in refs])
+    unchecked: set[str] = set()
+    for loc, source, sha in refs:
         try:
             content = fetcher.read(source)
         except Missing as e:
             out.error(loc, f"file not found: {e}", "file_not_found")
             continue
-        except (FetchError, OSError) as e:
-            out.warn(loc, f"could not check {source}: {e}", WARNING, "unreachable")
+        except (FetchError, OSError, NotChecked) as e:
+            if fetcher.resolve(source) in unchecked:
+                continue  # one warning per file, however many fields name it
+            unchecked.add(fetcher.resolve(source))
+            reason = e.reason if isinstance(e, FetchError) else str(e)
+            out.warn(loc, f"could not check {source}: {reason}", WARNING, UNCHECKED)
             continue
         actual = hashlib.sha256(content).hexdigest()
         if sha and sha.strip().lower() != actual:
@@ -138,7 +206,15 @@ def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http
             out.warn(loc, "No '# Validation' (sub)section found.", WARNING, "documentation")
     if d.schema.startswith("model_"):
         _check_test_tensors(d, fetcher, out)
-    return Detail(DETAIL_NAME, out.errors, out.warnings)
+    return Detail(_detail_name(len(unchecked), len({fetcher.resolve(s) for _, s, _ in refs})), out.errors,
+                  out.warnings)
+
+
+def _detail_name(unchecked: int, total: int) -> str:
+    """The reference's name where every file was seen; never a claim of availability for files that were not."""
+    if not unchecked:
+        return DETAIL_NAME
+    return f"Could not check {unchecked} of {total} files (the others: available, sha256 values match, tensors fit)"
 
 
 # ---------------------------------------------------------------- test tensors
@@ -183,7 +259,7 @@ def _check_test_tensors(d: Dispatched, fetcher: Fetcher, out: Collector) -> None
     for loc, source, tensor, dtype, sizes in _tensor_specs(d):
         try:
             array = np.load(io.BytesIO(fetcher.read(source)), allow_pickle=False)
-        except (Missing, FetchError, OSError):
+        except (Missing, FetchError, OSError, NotChecked):
             continue  # already reported by the file pass
         except (ValueError, EOFError) as e:
             out.error(loc, f"not a readable .npy array: {e}", "npy_error")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INFO, WARNING, ALERT, ERROR = 20, 30, 35, 50
+UNCHECKED = "unreachable"  # the warning type of a file the file checks could not see (io_checks)
 
 Loc = tuple[str | int, ...]
 
@@ -68,6 +69,11 @@ class ValidationResult:
         if not self.details or any(d.errors for d in self.details):
             return "failed"
         return "passed"
+
+    @property
+    def unchecked_files(self) -> int:
+        """Files the file checks could not see (unreachable, or out of time): never counted as available."""
+        return sum(w.type == UNCHECKED for d in self.details for w in d.warnings)
 
     @property
     def first_error(self) -> Issue | None:

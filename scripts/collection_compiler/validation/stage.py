@@ -12,6 +12,7 @@ from ..http import HttpClient
 from ..layout import WorkDir
 from ..results import CheckResult, previous_result, read_results, write_result
 from ..settings import Settings
+from .result import UNCHECKED
 from .validator import CHECKER, VALIDATOR_VERSION, validate_rdf
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class StageCounts:
     reused: int = 0
     failed: int = 0
     missing: int = 0
+    unchecked_files: int = 0  # files the file checks could not see (CLI issue 19: reported, never passed over)
 
 
 def pending_versions(work: WorkDir) -> list[tuple[str, str, str]]:
@@ -76,16 +78,22 @@ def validate_work(settings: Settings, perform_io: bool = True) -> int:
             counts.reused += reused
             counts.validated += not reused
             counts.failed += result.status == "failed"
+            counts.unchecked_files += _unchecked_files(result)
     log.info("static validation: %d validated, %d reused, %d failed", counts.validated, counts.reused, counts.failed)
     _write_health(work, counts, len(versions))
     return 0
+
+
+def _unchecked_files(result: CheckResult) -> int:
+    return sum(w.get("type") == UNCHECKED for d in result.details for w in d.get("warnings") or [])
 
 
 def _write_health(work: WorkDir, counts: StageCounts, total: int) -> None:
     from ..files import write_json
 
     write_json(work.health("validate"), {"stage": "validate", "versions": total, "validated": counts.validated,
-                                          "reused": counts.reused, "failed": counts.failed})
+                                          "reused": counts.reused, "failed": counts.failed,
+                                          "unchecked_files": counts.unchecked_files})
 
 
 def static_status(settings: Settings, rid: str, vid: str) -> str | None:
