@@ -192,8 +192,11 @@ def _report_error(error: Exception, verbose: int) -> int:
 def _known_error(error: Exception) -> Any:
     """Errors of input or environment that other modules raise as their own types, as a `CollectionError`."""
     from . import errors
+    from .ids import UnsafeIdError
     from .yamlio import YamlLoadError
 
     if isinstance(error, YamlLoadError):  # its message names the file (and line and column)
         return errors.CollectionError(str(error), hint="fix the file")
+    if isinstance(error, UnsafeIdError):  # an id from input that would not be a safe path
+        return errors.CollectionError(str(error), hint="ids are relative paths of letters, digits and _ - .")
     return errors.from_environment_error(error)

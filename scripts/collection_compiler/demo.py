@@ -130,7 +130,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     from .stages.run import run
 
-    _say_missing_runtimes()
     out = settings.out.resolve()
     # the demo site is served locally unless a site URL was chosen
     site_url = settings.site_url if settings.site_url != Settings().site_url else "http://localhost:8000"
@@ -142,18 +141,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             shutil.copytree(tmp, settings.work_dir.resolve() / "demo-world", dirs_exist_ok=True)
     print(f"\nThe demo site is in {out}. Look at it with:  {_command()} serve {_shortest(out)}")
     return code
-
-
-def _say_missing_runtimes() -> None:
-    """The demo's models need both runtimes; without them they fail their tests and are held back: say so first."""
-    from .errors import MODELS_EXTRA
-    from .runtimes import all_missing
-
-    missing = all_missing()
-    if missing:
-        print(f"demo: the model runtimes {', '.join(missing)} are not installed, so the demo's models will fail "
-              f"their tests and be held back. Install them for the full demo: {MODELS_EXTRA} (see the README's "
-              "quick start for the torch wheel)", file=sys.stderr)
 
 
 def _command() -> str:

@@ -4,11 +4,14 @@ real `collection` command in a subprocess (the `collection` fixture also checks 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import socket
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,8 @@ def test_a_run_reports_stale_sources_and_held_back_versions(collection: Run, wor
 
 def _stderr_on_a_terminal(args: list[str]) -> bytes:
     leader, follower = pty.openpty()
+    # a terminal of 24 x 100 characters (a new pty has none, and tqdm draws nothing in zero columns)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     with subprocess.Popen([str(Path(sys.executable).parent / "collection"), *args], stdout=subprocess.DEVNULL,
                           stderr=follower, stdin=subprocess.DEVNULL) as process:
         os.close(follower)

@@ -121,8 +121,13 @@ def _first_error(result: CheckResult) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def run_report(work_dir: Path, out: Path, missing: list[str]) -> RunReport:
-    work, tree = WorkDir(work_dir), SiteTree(out)
+def run_report(work_dir: Path, out: Path | None, missing: list[str]) -> RunReport:
+    """The report of the run that used these folders; `out` None: it built nothing (an older tree there is not
+    this run's)."""
+    work = WorkDir(work_dir)
+    if out is None:
+        return RunReport(stale_sources(work), {}, missing)
+    tree = SiteTree(out)
     page = tree.root / "health" / "index.html"
     return RunReport(stale_sources(work), held_back(work, tree), missing,
                      page if page.is_file() else tree.health if tree.health.is_file() else None)

@@ -86,7 +86,7 @@ def _stage(name: str, fn: Callable[[], object]) -> object:
 
 
 def _pending_runtimes(settings: Settings) -> list[str]:
-    """Model runtimes the test stage needs and lacks, named before it starts (said once, on stderr)."""
+    """Model runtimes the test stage needs and lacks, named before it starts (once, on stderr; the demo too)."""
     from ..errors import MODELS_EXTRA
     from ..testing.stage import test_matrix
 
@@ -103,7 +103,8 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
     a missing model runtime) or nothing usable to build."""
     updated = _stage("update", lambda: update_stage.update(settings))
     if not updated.usable:
-        _end(settings, [], "nothing to build: no source could be read and no previous deploy was given (--previous)")
+        _end(settings, [], "nothing to build: no source could be read and no previous deploy was given (--previous)",
+             built=False)
         return EXIT_FAILURES
     missing = [] if "test" in skip else _pending_runtimes(settings)
     for name, stage in CHECK_STAGES:
@@ -131,8 +132,8 @@ def _deploy_line(result: Any) -> str:
     return f"deploy: commit {result.commit}" if result.changed else "deploy: nothing changed"
 
 
-def _end(settings: Settings, missing: list[str], problem: str) -> report.RunReport:
-    outcome = report.run_report(settings.work_dir, settings.out, missing)
+def _end(settings: Settings, missing: list[str], problem: str, built: bool = True) -> report.RunReport:
+    outcome = report.run_report(settings.work_dir, settings.out if built else None, missing)
     lines = outcome.lines() + ([problem] if problem else [])
     if lines:
         print("\n".join(["", "run report:", *(f"  {line}" for line in lines)]), file=sys.stderr)

@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import shutil
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +46,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    from .report import stale_sources
+
     report = update(settings)
     print(report.summary())
+    for stale in stale_sources(WorkDir(settings.work_dir)):  # why, not only which (the health file has it too)
+        print(f"stale source {stale.name}: {stale.error}", file=sys.stderr)
     return 0 if report.usable else 1
 
 

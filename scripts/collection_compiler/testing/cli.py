@@ -97,6 +97,7 @@ def _early_worker(early: Launched | None, weight_format: str | None, options: Te
 
 def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
     from ..files import json_text, write_text_atomic
+    from ..stages.report import test_line
     from . import stage
 
     if args.matrix:
@@ -109,6 +110,7 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
     if args.all:
         _warn_missing_runtimes(entry["weight_format"] for entry in stage.test_matrix(settings)["include"])
         results = stage.test_work(settings, _options(args))
+        print(test_line(results))
         return 1 if any(r.status == "failed" for r in results) else 0
     entry = _entry(args) or {}
     _warn_missing_runtimes([str(entry.get("weight_format"))])

@@ -39,9 +39,13 @@ def validate_source(source: str, settings: Settings, perform_io: bool, http: Htt
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.work:
+        from ..layout import WorkDir
+        from ..stages.report import validate_line
         from .stage import validate_work
 
-        return validate_work(settings, args.perform_io)
+        code = validate_work(settings, args.perform_io)
+        print(validate_line(WorkDir(settings.work_dir)))
+        return code
     if not args.sources:
         raise UsageError("give a SOURCE or --work", hint="e.g. collection validate path/to/rdf.yaml")
     with HttpClient(settings) as http:
