@@ -129,11 +129,15 @@ PATHS = ("repo_root", "work_dir", "out", "previous", "site_url")
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
-    """Flags of the settings a subcommand uses (all optional; the environment fills the gaps)."""
+    """Settings flags (all optional; the environment fills the gaps). The help describes the paths among the
+    settings the subcommand uses (`names`; None: all) and hides the rest; every flag is accepted, so that a script
+    may pass one set of settings to every command."""
+    used = set(command_settings(names))
     group = parser.add_argument_group("settings (flag > COLLECTION_* environment variable > default)")
-    for name in command_settings(names):
+    for name in command_settings(None):
+        shown = name in used and name in PATHS
         group.add_argument(flag(name), dest=f"setting_{name}", type=_type_of(name), default=None,
-                           metavar=name.upper(), help=describe(name) if name in PATHS else argparse.SUPPRESS)
+                           metavar=name.upper(), help=describe(name) if shown else argparse.SUPPRESS)
 
 
 def command_settings(names: tuple[str, ...] | None) -> list[str]:

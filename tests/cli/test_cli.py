@@ -70,6 +70,26 @@ def test_run_outside_a_hub_checkout_and_offline_says_why_nothing_was_built(colle
     assert result.stdout.startswith("update: 0 resources")
 
 
+def test_a_hub_checkout_overrides_single_site_files_and_inherits_the_rest(collection: Run, tmp_path: Path) -> None:
+    from collection_compiler.demo import DemoWorld
+
+    with DemoWorld(tmp_path / "world").populate() as world:
+        s = world.settings()
+        own = s.repo_root / "site_templates"
+        (own / "static").mkdir(parents=True)
+        (own / "404.html").write_text("<p>the hub's own 404 page</p>\n", "utf-8")
+        (own / "static" / "hub.css").write_text("body { color: teal }\n", "utf-8")
+        flags = ["--zenodo-api", s.zenodo_api, "--github-api", s.github_api, "--github-raw", s.github_raw,
+                 "--git-base", s.git_base, "--repo-root", str(s.repo_root), "--work-dir", str(tmp_path / "work")]
+        assert collection("update", *flags).returncode == 0
+        built = collection("build", *flags, "--out", str(tmp_path / "site"))
+    assert built.returncode == 0, built.stderr
+    site = tmp_path / "site"
+    assert (site / "404.html").read_text("utf-8") == "<p>the hub's own 404 page</p>\n"
+    assert (site / "static" / "hub.css").is_file() and (site / "static" / "site.css").is_file()
+    assert "search-index.js" in (site / "index.html").read_text("utf-8")  # the package's home page
+
+
 def test_build_without_an_update_says_what_to_run_first(collection: Run) -> None:
     result = collection("build")
     assert result.returncode == 1

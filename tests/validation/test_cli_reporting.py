@@ -116,7 +116,7 @@ def test_a_run_reports_stale_sources_and_held_back_versions(collection: Run, wor
     assert stages == ["update", "validate", "gather", "plan", "build"]
     report = result.stderr
     assert "stale source partner:ilastik:" in report and "connection failed" in report
-    assert "1 versions held back:" in report
+    assert "1 version held back:" in report
     assert "10.5281/zenodo.7000/7001: static-validation failed: " in report, report
     assert f"full report: {tmp_path / 'site' / 'health.json'}" in report
 

@@ -31,36 +31,49 @@ class RunReport:
     held_back: dict[str, str] = field(default_factory=dict)  # "<rid>/<vid>" -> why
     missing_runtimes: list[str] = field(default_factory=list)
     health_page: Path | None = None
+    errors: list[str] = field(default_factory=list)  # hub files the update could not use (registrations, ledger)
+    warnings: list[str] = field(default_factory=list)  # "<source>: <what>" of versions the update left out
 
     @property
     def has_failures(self) -> bool:
-        return bool(self.stale or self.missing_runtimes)
+        return bool(self.stale or self.missing_runtimes or self.errors)
 
     def lines(self) -> list[str]:
         out = [f"stale source {s.name}: {s.error}" + (f" (since {s.since})" if s.since else "") for s in self.stale]
+        out += [f"error: {e}" for e in self.errors]
         if self.missing_runtimes:
             from ..errors import MODELS_EXTRA
 
             out.append(f"model runtimes not installed: {', '.join(self.missing_runtimes)}; their tests failed "
                        f"(install them: {MODELS_EXTRA})")
-        if self.held_back:
-            out.append(f"{len(self.held_back)} versions held back:")
-            out += [f"  {key}: {why}" for key, why in list(self.held_back.items())[:FIRST_FEW]]
-            if len(self.held_back) > FIRST_FEW:
-                out.append(f"  … and {len(self.held_back) - FIRST_FEW} more")
+        out += _first_few(f"{count(len(self.held_back), 'version')} held back:",
+                          [f"{key}: {why}" for key, why in self.held_back.items()])
+        out += _first_few(f"{count(len(self.warnings), 'version')} left out by the update:", self.warnings)
         if self.health_page is not None:
             out.append(f"full report: {self.health_page}")
         return out
+
+
+def _first_few(heading: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    more = [f"  … and {len(items) - FIRST_FEW} more"] if len(items) > FIRST_FEW else []
+    return [heading, *(f"  {item}" for item in items[:FIRST_FEW]), *more]
+
+
+def count(n: int, noun: str, plural: str = "") -> str:
+    """`1 file`, `2 files` (people read these lines)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 # ---- one line per stage --------------------------------------------------------------------------------------
 
 def validate_line(work: WorkDir) -> str:
     counts = read_json(work.health("validate"), default={}) or {}
-    line = (f"validate: {counts.get('versions', 0)} versions ({counts.get('validated', 0)} checked, "
+    line = (f"validate: {count(counts.get('versions', 0), 'version')} ({counts.get('validated', 0)} checked, "
             f"{counts.get('reused', 0)} reused), {counts.get('failed', 0)} failed")
     unchecked = counts.get("unchecked_files", 0)
-    return line + (f", could not check {unchecked} files" if unchecked else "")
+    return line + (f", could not check {count(unchecked, 'file')}" if unchecked else "")
 
 
 def test_line(results: Sequence[CheckResult] | Any) -> str:
@@ -69,14 +82,14 @@ def test_line(results: Sequence[CheckResult] | Any) -> str:
     for result in results:
         by_status[result.status] = by_status.get(result.status, 0) + 1
     counts = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
-    return f"test: {len(results)} tests" + (f" ({counts})" if counts else " (nothing new to test)")
+    return f"test: {count(len(results), 'test')}" + (f" ({counts})" if counts else " (nothing new to test)")
 
 
 def gather_line(health: dict[str, Any] | Any) -> str:
     partners = (health or {}).get("partners") or {}
     stale = sorted(name for name, part in partners.items() if part.get("status") != "ok")
     summaries = sum(int(part.get("summaries") or 0) for part in partners.values())
-    line = f"gather: {len(partners)} partners, {summaries} test summaries"
+    line = f"gather: {count(len(partners), 'partner')}, {count(summaries, 'test summary', 'test summaries')}"
     return line + (f"; stale: {', '.join(stale)}" if stale else "")
 
 
@@ -85,10 +98,19 @@ def plan_line(counts: dict[str, Any] | Any) -> str:
     partners = counts.get("partners") or {}
     ours = sum(int(v.get("entries") or 0) for k, v in counts.items() if k != "partners" and isinstance(v, dict))
     pending = sum(int(v.get("entries") or 0) for v in partners.values())
-    return f"plan: {ours} test cases for our matrix, {pending} pending versions for {len(partners)} partners"
+    return (f"plan: {count(ours, 'test case')} for our matrix, {count(pending, 'pending version')} for "
+            f"{count(len(partners), 'partner')}")
 
 
 # ---- the end of a run ----------------------------------------------------------------------------------------
+
+def update_problems(work: WorkDir) -> tuple[list[str], list[str]]:
+    """(errors of hub files, warnings about single versions) that the update stage recorded."""
+    update = read_json(work.health("update"), default={}) or {}
+    errors = [str(e) for key in ("registration_errors", "ledger_errors") for e in update.get(key) or []]
+    warnings = [f"{source}: {w}" for source, ws in sorted((update.get("warnings") or {}).items()) for w in ws]
+    return errors, warnings
+
 
 def stale_sources(work: WorkDir) -> list[StaleSource]:
     """Each source the update or gather stage could not read this run, with its error."""
@@ -125,9 +147,10 @@ def run_report(work_dir: Path, out: Path | None, missing: list[str]) -> RunRepor
     """The report of the run that used these folders; `out` None: it built nothing (an older tree there is not
     this run's)."""
     work = WorkDir(work_dir)
+    errors, warnings = update_problems(work)
     if out is None:
-        return RunReport(stale_sources(work), {}, missing)
+        return RunReport(stale_sources(work), {}, missing, None, errors, warnings)
     tree = SiteTree(out)
     page = tree.root / "health" / "index.html"
     return RunReport(stale_sources(work), held_back(work, tree), missing,
-                     page if page.is_file() else tree.health if tree.health.is_file() else None)
+                     page if page.is_file() else tree.health if tree.health.is_file() else None, errors, warnings)

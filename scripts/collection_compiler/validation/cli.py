@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..files import json_text, write_text_atomic
 from ..http import FetchError, HttpClient
 from ..settings import Settings
+from ..stages.report import count
 from .result import Detail, Issue, ValidationResult
 from .sources import SourceError, open_source
 from .validator import validate_rdf
@@ -67,11 +68,12 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 def summary_line(results: list[ValidationResult]) -> str:
     """One line for the whole call; files that could not be checked are counted, never passed over."""
     statuses = [r.status for r in results]
-    line = f"validate: {len(results)} sources, {statuses.count('passed')} passed, {statuses.count('failed')} failed"
+    line = (f"validate: {count(len(results), 'source')}, {statuses.count('passed')} passed, "
+            f"{statuses.count('failed')} failed")
     unchecked = sum(r.unchecked_files for r in results)
     if unchecked:
-        line += (f"; could not check {unchecked} files (unreachable, or over the time budget: --file-check-budget)"
-                 ", so they are not known to be available")
+        line += (f"; could not check {count(unchecked, 'file')} (unreachable, or over the time budget: "
+                 "--file-check-budget), so they are not known to be available")
     return line
 
 
