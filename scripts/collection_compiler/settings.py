@@ -37,8 +37,8 @@ class Settings:
     max_yaml_bytes: int = 2_000_000
     max_download_bytes: int = 2_000_000_000
     max_cover_bytes: int = 10_000_000
-    # CLI (issue 19): validation's file checks stop waiting after this many seconds per run; the files left
-    # are reported as "could not check", never as available
+    # CLI (issue 19): validation's file checks of one description stop waiting after this many seconds; the
+    # files left are reported as "could not check", never as available
     file_check_budget: float = 120.0
 
     def __post_init__(self) -> None:

@@ -90,6 +90,13 @@ def test_a_hub_checkout_overrides_single_site_files_and_inherits_the_rest(collec
     assert "search-index.js" in (site / "index.html").read_text("utf-8")  # the package's home page
 
 
+def test_the_packaged_template_is_the_hub_s() -> None:
+    """The default that runs outside a hub checkout is the public hub's own template, not a drifting copy."""
+    from collection_compiler.templates import PACKAGED_TEMPLATE, TEMPLATE_FILE
+
+    assert PACKAGED_TEMPLATE.read_bytes() == (Path(__file__).parents[2] / TEMPLATE_FILE).read_bytes()
+
+
 def test_build_without_an_update_says_what_to_run_first(collection: Run) -> None:
     result = collection("build")
     assert result.returncode == 1

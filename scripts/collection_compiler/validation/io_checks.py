@@ -10,7 +10,7 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -108,7 +108,7 @@ class Fetcher:
         return path.read_bytes()
 
 
-def _read_all(read: Any, targets: list[str], budget_s: float) -> dict[str, bytes | Exception]:
+def _read_all(read: Callable[[str], bytes], targets: list[str], budget_s: float) -> dict[str, bytes | Exception]:
     """`read` of each target on a few daemon threads; what is done after `budget_s` seconds."""
     results: dict[str, bytes | Exception] = {}
     queue = list(reversed(targets))
@@ -214,7 +214,7 @@ def _detail_name(unchecked: int, total: int) -> str:
     """The reference's name where every file was seen; never a claim of availability for files that were not."""
     if not unchecked:
         return DETAIL_NAME
-    return f"Could not check {unchecked} of {total} files (the others: available, sha256 values match, tensors fit)"
+    return f"Could not check {unchecked} of {total} files (the others: checked for availability, sha256, tensors)"
 
 
 # ---------------------------------------------------------------- test tensors
