@@ -29,7 +29,8 @@ def epilog(example_lines: tuple[str, ...], names: tuple[str, ...] | None) -> str
     others = [settings_module.flag(n) for n in settings_module.command_settings(names)
               if n not in settings_module.PATHS]
     if others:
-        parts.append(textwrap.fill("also reads the settings " + ", ".join(others), 100, subsequent_indent="  "))
+        parts.append(textwrap.fill("also reads the settings " + ", ".join(others), 100, subsequent_indent="  ",
+                                   break_on_hyphens=False, break_long_words=False))
     parts.append("all settings, their defaults and environment variables: collection help settings")
     return "\n\n".join(parts)
 

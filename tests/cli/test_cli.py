@@ -117,6 +117,16 @@ def test_a_malformed_hub_file_is_named_with_its_line_and_column(collection: Run,
     assert "fix the file" in line
 
 
+def test_validate_names_a_yaml_error_by_file_line_and_column(collection: Run, tmp_path: Path) -> None:
+    rdf = tmp_path / "rdf.yaml"
+    rdf.write_text("format_version: 0.5.4\ntype: model\nname: x\ntags: [a, b\ncite: []\n", "utf-8")
+    result = collection("validate", str(rdf))
+    assert result.returncode == 1
+    assert (f"{rdf}:5:5: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence at line 4, "
+            "column 7)") in result.stdout
+    assert "<unicode string>" not in result.stdout
+
+
 # ---- errors a person can act on --------------------------------------------------------------------------------
 
 def test_serve_on_a_busy_port_suggests_another(collection: Run, tmp_path: Path, busy_port: int) -> None:
