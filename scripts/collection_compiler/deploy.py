@@ -17,6 +17,7 @@ from pathlib import Path
 
 import git
 
+from .errors import CollectionError, UsageError
 from .settings import Settings
 from .templates import Publication, load_template
 
@@ -44,14 +45,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     remote = args.remote or _default_remote(settings)
     if not remote:
-        print("deploy: no --remote and no GITHUB_REPOSITORY to derive it from")
-        return 1
+        raise UsageError("no --remote and no GITHUB_REPOSITORY to derive it from", hint="give --remote URL")
     max_loss = Publication.from_template(load_template(settings.repo_root)).max_resource_loss
     try:
         result = deploy(settings.out, remote, args.branch, args.message, max_loss, args.force, settings.github_token)
     except DeployRefused as e:
-        print(f"deploy refused: {e}")
-        return 1
+        raise CollectionError(f"deploy refused: {e}", hint="check health.json for a failed source first; "
+                              "--force deploys anyway") from e
     print(f"deploy: {'commit ' + (result.commit or '')[:12] if result.changed else 'nothing changed'}"
           f" ({result.attempts} attempt(s))")
     return 0

@@ -38,6 +38,11 @@ class UsageError(CollectionError):
     exit_code = EXIT_USAGE
 
 
+class ContentError(CollectionError, ValueError):
+    """A file whose content cannot be used: `where` names the file and the field. A ValueError too, for the
+    callers that collect bad input and go on."""
+
+
 class MissingRuntime(CollectionError):
     """A model runtime (onnxruntime, torch) that a test needs is not installed."""
 
@@ -52,7 +57,15 @@ def from_environment_error(error: BaseException) -> CollectionError | None:
         return MissingRuntime(error.name)
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return CollectionError("address already in use", hint="another server runs there; try another --port")
+    if type(error).__name__ == "GitCommandError":  # GitPython, not imported here (it is slow to import)
+        return CollectionError(" ".join(str(getattr(error, "stderr", "") or error).split())[:300],
+                               where=f"git {_git_verb(error)}", hint="check the remote, the branch and your access")
     if isinstance(error, OSError) and error.filename is not None:
         reason = error.strerror or type(error).__name__
         return CollectionError(reason, where=str(error.filename), hint="check the path and its permissions")
     return None
+
+
+def _git_verb(error: BaseException) -> str:
+    command = getattr(error, "command", None)
+    return str(command[1]) if isinstance(command, list | tuple) and len(command) > 1 else "command"

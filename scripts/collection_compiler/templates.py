@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import yamlio
+from .errors import ContentError
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,15 @@ class Publication:
         section = (template.get("config") or {}).get("publication") or {}
         route = section.get("route", cls.route)
         if route not in ("automatic", "review"):
-            raise ValueError(f"{TEMPLATE_FILE}: field config.publication.route: {route!r} is not automatic or review")
-        return cls(route, float(section.get("max_resource_loss", cls.max_resource_loss)))
+            raise _field_error("route", f"{route!r} is not automatic or review")
+        loss = section.get("max_resource_loss", cls.max_resource_loss)
+        if isinstance(loss, bool) or not isinstance(loss, int | float) or not 0 <= loss <= 1:
+            raise _field_error("max_resource_loss", f"{loss!r} is not a fraction between 0 and 1")
+        return cls(route, float(loss))
+
+
+def _field_error(name: str, what: str) -> ContentError:
+    return ContentError(what, where=f"{TEMPLATE_FILE}: field config.publication.{name}", hint="fix the template")
 
 
 def collection_root(template: dict[str, Any]) -> dict[str, Any]:

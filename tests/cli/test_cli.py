@@ -127,6 +127,16 @@ def test_validate_names_a_yaml_error_by_file_line_and_column(collection: Run, tm
     assert "<unicode string>" not in result.stdout
 
 
+def test_a_bad_template_field_is_named_with_its_file_and_field(collection: Run, tmp_path: Path) -> None:
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    (hub / "collection_rdf_template.yaml").write_text("name: hub\nconfig:\n  publication: {route: sometimes}\n")
+    result = collection("deploy", "--remote", str(tmp_path / "remote.git"), "--repo-root", str(hub))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("collection: error: collection_rdf_template.yaml: field config.publication.route: "
+                                     "'sometimes' is not automatic or review (fix the template)")
+
+
 # ---- errors a person can act on --------------------------------------------------------------------------------
 
 def test_serve_on_a_busy_port_suggests_another(collection: Run, tmp_path: Path, busy_port: int) -> None:
@@ -146,6 +156,8 @@ def test_serve_of_an_unbuilt_folder_says_how_to_build_it(collection: Run) -> Non
 
 
 def test_usage_errors_exit_2_with_one_line(collection: Run) -> None:
+    no_remote = collection("deploy", env={"GITHUB_REPOSITORY": ""})
+    assert no_remote.returncode == 2 and "give --remote URL" in no_remote.stderr
     missing = collection("validate")
     assert missing.returncode == 2 and "give a SOURCE or --work" in missing.stderr
     unknown = collection("frobnicate")
