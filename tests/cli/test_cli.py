@@ -205,6 +205,17 @@ def test_each_command_help_lists_only_its_own_settings_with_defaults_and_example
     assert "--file-check-budget" in validate and "--repo-root" not in validate
 
 
+def test_every_example_in_the_help_is_a_valid_command_line() -> None:
+    from collection_compiler.cli import EXAMPLES, build_parser
+
+    for examples in EXAMPLES.values():
+        for example in examples:
+            words = shlex.split(example)
+            assert words[0] == "collection", example
+            args = build_parser([words[1]]).parse_args(words[1:])  # exits (status 2) on a wrong example
+            assert args.command == words[1]
+
+
 def test_help_settings_lists_every_setting_once_with_its_default_and_variable(collection: Run) -> None:
     from dataclasses import fields
 
