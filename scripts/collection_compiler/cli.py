@@ -68,6 +68,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "demo": ("collection demo --out demo-site", "collection serve demo-site"),
     "serve": ("collection serve demo-site", "collection serve site --port 8080"),
 }
+# Commands that show their own progress (per stage) or none (a server that runs until stopped).
+OWN_PROGRESS = {"run", "demo", "serve"}
 # Commands whose slowest step needs nothing but the command line: `start_early(argv)` takes it before the
 # parser, settings and the command's own imports load, and the command finds its result in `args.early`.
 EARLY_STARTS: dict[str, str] = {"test": "collection_compiler.testing.launch"}
@@ -169,7 +171,12 @@ def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
     detail = "%(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format=detail, stream=sys.stderr)
     settings = settings_module.from_args(args)
-    return int(args._module.main(args, settings) or 0)
+    if args.command in OWN_PROGRESS:
+        return int(args._module.main(args, settings) or 0)
+    from . import progress
+
+    with progress.stage(args.command):  # on a terminal: the elapsed time while the command works
+        return int(args._module.main(args, settings) or 0)
 
 
 def _report_error(error: Exception, verbose: int) -> int:

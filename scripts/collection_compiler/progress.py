@@ -27,6 +27,7 @@ def stage(name: str) -> Iterator[None]:
         yield
         return
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     bar = tqdm(desc=name, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
     stop = threading.Event()
@@ -38,7 +39,8 @@ def stage(name: str) -> Iterator[None]:
     ticker = threading.Thread(target=tick, name=f"progress-{name}", daemon=True)
     ticker.start()
     try:
-        yield
+        with logging_redirect_tqdm():  # log lines print above the bar instead of through it
+            yield
     finally:
         stop.set()
         ticker.join()
