@@ -31,6 +31,16 @@ class CollectionError(Exception):
         text = f"{self.where}: {self.what}" if self.where else self.what
         return f"{text} ({self.hint})" if self.hint else text
 
+    def __reduce__(self) -> tuple[object, ...]:  # whole across processes (a worker's error reaches the CLI)
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(cls: type[CollectionError], args: tuple[object, ...], state: dict[str, object]) -> CollectionError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(CollectionError):
     """A wrong command line, option or setting: nothing was done."""

@@ -39,7 +39,7 @@ class Settings:
     max_cover_bytes: int = 10_000_000
     # CLI (issue 19): validation's file checks of one description stop waiting after this many seconds; the
     # files left are reported as "could not check", never as available
-    file_check_budget: float = 120.0
+    file_check_budget: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):

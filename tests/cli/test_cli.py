@@ -232,3 +232,15 @@ def test_help_settings_lists_every_setting_once_with_its_default_and_variable(co
     assert "(default: https://zenodo.org/api;" in result.stdout
     assert collection("help", "nothing").returncode == 2
 
+
+
+def test_an_error_keeps_its_place_and_advice_across_processes() -> None:
+    """Errors raised on worker processes reach the CLI pickled: they must still say where and what to do."""
+    import pickle
+
+    from collection_compiler.errors import ContentError, MissingRuntime
+
+    content = pickle.loads(pickle.dumps(ContentError("'x' is wrong", where="t.yaml: field a", hint="fix it")))
+    assert isinstance(content, ValueError) and content.line() == "t.yaml: field a: 'x' is wrong (fix it)"
+    runtime = pickle.loads(pickle.dumps(MissingRuntime("torch")))
+    assert runtime.module == "torch" and INSTALL in runtime.line()

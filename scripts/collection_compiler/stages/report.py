@@ -76,8 +76,7 @@ def validate_line(work: WorkDir) -> str:
     return line + (f", could not check {count(unchecked, 'file')}" if unchecked else "")
 
 
-def test_line(results: Sequence[CheckResult] | Any) -> str:
-    results = list(results or [])
+def test_line(results: Sequence[CheckResult]) -> str:
     by_status: dict[str, int] = {}
     for result in results:
         by_status[result.status] = by_status.get(result.status, 0) + 1
@@ -85,16 +84,15 @@ def test_line(results: Sequence[CheckResult] | Any) -> str:
     return f"test: {count(len(results), 'test')}" + (f" ({counts})" if counts else " (nothing new to test)")
 
 
-def gather_line(health: dict[str, Any] | Any) -> str:
-    partners = (health or {}).get("partners") or {}
+def gather_line(health: dict[str, Any]) -> str:
+    partners = health.get("partners") or {}
     stale = sorted(name for name, part in partners.items() if part.get("status") != "ok")
     summaries = sum(int(part.get("summaries") or 0) for part in partners.values())
     line = f"gather: {count(len(partners), 'partner')}, {count(summaries, 'test summary', 'test summaries')}"
     return line + (f"; stale: {', '.join(stale)}" if stale else "")
 
 
-def plan_line(counts: dict[str, Any] | Any) -> str:
-    counts = counts or {}
+def plan_line(counts: dict[str, Any]) -> str:
     partners = counts.get("partners") or {}
     ours = sum(int(v.get("entries") or 0) for k, v in counts.items() if k != "partners" and isinstance(v, dict))
     pending = sum(int(v.get("entries") or 0) for v in partners.values())
