@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import MissingRuntime, UsageError
-from ..runtimes import missing_runtimes
+from ..runtimes import all_missing, missing_runtimes
 from ..settings import Settings
 from .description import KNOWN_FORMATS
 from .launch import Launched, resolve_device
@@ -108,7 +108,8 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(text)
         return 0
     if args.all:
-        _warn_missing_runtimes(entry["weight_format"] for entry in stage.test_matrix(settings)["include"])
+        if all_missing():  # only then is the matrix read twice
+            _warn_missing_runtimes(entry["weight_format"] for entry in stage.test_matrix(settings)["include"])
         results = stage.test_work(settings, _options(args))
         print(test_line(results))
         return 1 if any(r.status == "failed" for r in results) else 0
