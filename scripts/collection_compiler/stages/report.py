@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import MODELS_EXTRA
 from ..files import read_json
 from ..layout import SiteTree, WorkDir
 from ..results import CheckResult, read_results
@@ -42,8 +43,6 @@ class RunReport:
         out = [f"stale source {s.name}: {s.error}" + (f" (since {s.since})" if s.since else "") for s in self.stale]
         out += [f"error: {e}" for e in self.errors]
         if self.missing_runtimes:
-            from ..errors import MODELS_EXTRA
-
             out.append(f"model runtimes not installed: {', '.join(self.missing_runtimes)}; their tests failed "
                        f"(install them: {MODELS_EXTRA})")
         out += _first_few(f"{count(len(self.held_back), 'version')} held back:",
