@@ -1,6 +1,12 @@
 """Shared test setup: no test may reach the network; the suite pins the clock for reproducible output."""
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("COLLECTION_NOW", "2026-01-01T00:00:00+00:00")
 for name in ("GITHUB_TOKEN", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
@@ -8,13 +14,6 @@ for name in ("GITHUB_TOKEN", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
 
 
 # ---- the real `collection` command in a subprocess, as a user runs it (the CLI tests) ---------------------------
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
 COLLECTION_SCRIPT = Path(sys.executable).parent / "collection"
 
 
