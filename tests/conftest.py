@@ -1,5 +1,6 @@
 """Shared test setup: no test may reach the network; the suite pins the clock for reproducible output."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -48,3 +49,12 @@ def collection(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def oracle():
+    """`tests/oracle.py`: the reference validator (bioimageio.spec) as the tests' oracle."""
+    spec = importlib.util.spec_from_file_location("collection_tests_oracle", Path(__file__).with_name("oracle.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

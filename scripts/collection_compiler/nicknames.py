@@ -21,7 +21,17 @@ def vocabulary() -> tuple[tuple[str, ...], dict[str, str]]:
 def is_known(nickname: str, icon: str | None = None) -> bool:
     adjectives, animals = vocabulary()
     adjective, _, animal = nickname.partition("-")
-    return adjective in adjectives and animal in animals and (icon is None or animals[animal] == icon)
+    return adjective in adjectives and animal in animals and (icon is None or animals[animal] == one_code_point(icon))
+
+
+# U+FE0F (emoji presentation) makes some animals two code points; the 0.4/0.2 formats copy the icon into
+# `id_emoji`, which allows one.
+_VARIATION_SELECTOR = "\ufe0f"
+
+
+def one_code_point(icon: str) -> str:
+    """The icon without its emoji-presentation selector (icons recorded before the vocabulary dropped it)."""
+    return icon.replace(_VARIATION_SELECTOR, "")
 
 
 def icon_of(nickname: str) -> str | None:

@@ -1,6 +1,7 @@
 """Materialise a version's RDF: the source RDF, normalised, with every relative file reference made absolute,
-plus `id`, `rdf_source` and `config.bioimageio.*`. The result is what consumers download, so it must resolve
-its files wherever it is served from."""
+plus `id`, `config.bioimageio.*` and, in the formats that have the field, `rdf_source`. The result is what
+consumers download, so it must resolve its files wherever it is served from and stay valid under its own format
+version: nothing is added that the format does not allow."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from . import yamlio
+from . import nicknames, yamlio
 
 # Bump when the materialised output for the same input changes: it invalidates every cached version.
-MATERIALISER_VERSION = "2"
+MATERIALISER_VERSION = "3"
+
+# The formats with a top-level `rdf_source` (type, major.minor): model 0.3/0.4 and the generic 0.2 types. Model 0.5
+# and the 0.3 generic types forbid unknown top-level fields; their consumers find the URL in collection.json and
+# id_map.json.
+_MODEL_FORMATS_WITH_RDF_SOURCE = ("0.3", "0.4")
+_GENERIC_FORMATS_WITH_RDF_SOURCE = ("0.2",)
 
 BIOIMAGEIO_KEYS = ("status", "version_id", "version_name", "created", "doi", "owners", "nickname", "nickname_icon")
 
@@ -100,12 +107,23 @@ def materialise(rdf: dict[str, Any], *, resource_id: str, version_id: str, root_
     _absolutise_in_place(rdf, root_url)
     rdf.pop("root_path", None)
     rdf["id"] = f"{resource_id}/{version_id}"
-    rdf["rdf_source"] = f"{site_url}/rdfs/{resource_id}/{version_id}/rdf.yaml"
+    if has_rdf_source(rdf):
+        rdf["rdf_source"] = f"{site_url}/rdfs/{resource_id}/{version_id}/rdf.yaml"
     config = rdf.get("config") if isinstance(rdf.get("config"), dict) else {}
     ours = config.get("bioimageio") if isinstance(config.get("bioimageio"), dict) else {}
     ours.update({k: bioimageio[k] for k in BIOIMAGEIO_KEYS if bioimageio.get(k) is not None})
+    if isinstance(ours.get("nickname_icon"), str):
+        ours["nickname_icon"] = nicknames.one_code_point(ours["nickname_icon"])
     rdf["config"] = {**config, "bioimageio": ours}
     return rdf
+
+
+def has_rdf_source(rdf: dict[str, Any]) -> bool:
+    """Whether the RDF's format has a top-level `rdf_source` field."""
+    major_minor = ".".join(str(rdf.get("format_version", "")).split(".")[:2])
+    if rdf.get("type") == "model":
+        return major_minor in _MODEL_FORMATS_WITH_RDF_SOURCE
+    return major_minor in _GENERIC_FORMATS_WITH_RDF_SOURCE
 
 
 # collection.json entry fields taken from a version's RDF (the build adds id, versions, counts and links)

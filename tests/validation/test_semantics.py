@@ -70,7 +70,7 @@ def test_broken_model_v04_fails_at_the_field(model_v04: dict, change: Any, loc: 
 
 
 @pytest.mark.parametrize(("change", "loc"), [
-    (lambda m: m["outputs"][0].update(id="raw"), "outputs.0.id"),
+    (lambda m: m["inputs"].append(dict(m["inputs"][0])), "outputs"),  # duplicate input ids (the reference's loc)
     (lambda m: m["inputs"][0]["axes"].append({"type": "batch"}), "inputs.0.axes"),
     (lambda m: m["outputs"][0]["axes"][2]["size"].update(tensor_id="nope"), "outputs.0.axes.2.space.with_halo.size"),
     (lambda m: m["outputs"][0]["axes"][2].update(halo=4), "outputs.0.axes.2.space.with_halo.halo"),

@@ -22,7 +22,7 @@ from ..settings import Settings
 from .common_checks import Collector, as_dict, as_list
 from .convert import Dispatched
 from .result import UNCHECKED, WARNING, Detail, Loc
-from .values import int_or_none, ints
+from .values import int_or_none, ints, is_zenodo_file_url
 
 DETAIL_NAME = "All URLs and paths available, sha256 values match, test tensors fit"
 MAX_PARALLEL_FETCHES = 4  # per description; the shared HttpClient bounds the whole run
@@ -72,7 +72,7 @@ class Fetcher:
             return str(Path(source))
         root = str(self.root)
         if re.match(r"^https?://", root):
-            if root.endswith("/content"):  # Zenodo API file URL: the relative part goes before /content
+            if is_zenodo_file_url(root):  # the relative part replaces the file name before /content
                 return root[: -len("/content")].rsplit("/", 1)[0] + "/" + source + "/content"
             return urljoin(root if root.endswith("/") else root + "/", source)
         return str(Path(root) / source)

@@ -179,15 +179,23 @@ def _axes_of(tensors: list[dict[str, Any]]) -> dict[tuple[Any, str], dict[str, A
     return {(t["_tid"], axis_id(a)): a for t in tensors for a in as_list(t.get("axes")) if isinstance(a, dict)}
 
 
+def _duplicate_input_ids(inputs: list[dict[str, Any]], out: Collector) -> None:
+    """The reference finds duplicates among the input ids only (its check sees the inputs while the outputs are
+    still being read), so an output may reuse an input's id; it reports them at `outputs`."""
+    seen: set[Any] = set()
+    duplicates = []
+    for t in inputs:
+        if t["_tid"] in seen:
+            duplicates.append(t["_tid"])
+        seen.add(t["_tid"])
+    if duplicates:
+        out.error(("outputs",), f"Value error, Duplicate tensor ids: {[str(d) for d in duplicates]}")
+
+
 def model_checks(data: dict[str, Any], out: Collector) -> None:
     inputs = [{**t, "_tid": tensor_id(t, True)} for t in as_list(data.get("inputs")) if isinstance(t, dict)]
     outputs = [{**t, "_tid": tensor_id(t, False)} for t in as_list(data.get("outputs")) if isinstance(t, dict)]
-    seen: set[Any] = set()
-    for kind, items in (("inputs", inputs), ("outputs", outputs)):
-        for i, t in enumerate(items):
-            if t["_tid"] in seen:
-                out.error((kind, i, "id"), f"Value error, Duplicate tensor id '{t['_tid']}'")
-            seen.add(t["_tid"])
+    _duplicate_input_ids(inputs, out)
     in_axes, all_axes = _axes_of(inputs), _axes_of(inputs + outputs)
     for kind, items, valid in (("inputs", inputs, in_axes), ("outputs", outputs, all_axes)):
         for i, t in enumerate(items):

@@ -10,7 +10,7 @@ from typing import Any
 from .. import yamlio
 from ..settings import Settings
 from . import common_checks as cc
-from . import semantic_v04, semantic_v05
+from . import semantic_v04, semantic_v05, values
 from .convert import Dispatched, DispatchError, dispatch
 from .result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
 from .schema_errors import property_order, schema_issues, sort_issues
@@ -18,7 +18,7 @@ from .schema_errors import property_order, schema_issues, sort_issues
 log = logging.getLogger(__name__)
 
 # bump whenever a rule changes: results are reused per (rdf sha256, VALIDATOR_VERSION)
-VALIDATOR_VERSION = "1.0.0"
+VALIDATOR_VERSION = "1.1.0"
 CHECKER = "static-validation"
 COVERS_V02 = (".gif", ".jpeg", ".jpg", ".png", ".svg", ".tif", ".tiff")
 COVERS_V03 = (".gif", ".jpeg", ".jpg", ".png", ".svg")
@@ -36,6 +36,7 @@ def validate_rdf(data: dict[str, Any] | bytes, *, source: str = "<rdf>", root: s
     `.npy` test tensors), downloads going through `http` (an `HttpClient`) when given.
     """
     settings = settings or Settings()
+    token = values.ZENODO_API.set(settings.zenodo_api)
     try:
         return _validate(data, source, root, perform_io, settings, http)
     except Exception as e:  # a bug must not stop the run for every other description
@@ -43,6 +44,8 @@ def validate_rdf(data: dict[str, Any] | bytes, *, source: str = "<rdf>", root: s
         detail = Detail("static validation", [Issue((), f"internal validator error: {type(e).__name__}: {e}",
                                                      "internal_error")])
         return ValidationResult(source, None, None, [detail])
+    finally:
+        values.ZENODO_API.reset(token)
 
 
 def _validate(data: dict[str, Any] | bytes, source: str, root: str | Path | None, perform_io: bool,
