@@ -14,7 +14,7 @@ Work folder (`--work-dir`):
     download_counts.json, partners.json, source_state.json
 
 Published tree (`--out`, and `--previous` for the last deploy):
-    collection.json, partner_details.json, download_counts.json, health.json, schemas/*.json,
+    collection.json, partner_details.json, id_map.json, download_counts.json, health.json, schemas/*.json,
     rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, pending/<partner>.json,
     state/sources.json (fingerprints that make the next run incremental), state/published.json (the versions
     the tree holds, with the digest and outcome of their test summaries), state/build.json (the digest of the
@@ -98,6 +98,10 @@ class SiteTree:
     @property
     def partner_details(self) -> Path:
         return self.root / "partner_details.json"
+
+    @property
+    def id_map(self) -> Path:
+        return self.root / "id_map.json"
 
     @property
     def download_counts(self) -> Path:

@@ -63,11 +63,35 @@ def test_mismatch_count_matches_the_plain_formula_with_nan_and_inf():
     actual[10:12], expected[10:13] = np.inf, np.inf  # inf - inf is NaN too, yet no mismatch
     actual[-3], expected[BLOCK + 1] = np.nan, np.nan  # in later blocks
     a, e = actual.astype(np.float64), expected.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        plain = (np.abs(a - e) > 1e-3 + 1e-3 * np.abs(e)) | (np.isnan(a) != np.isnan(e))
+    plain = ~np.isclose(a, e, rtol=1e-3, atol=1e-3, equal_nan=True)  # on the whole arrays at once
     result = compare("o", actual.reshape(7, -1), expected.reshape(7, -1), {**TOL, "mismatched_elements_per_million": 0})
     assert result.mismatched == int(plain.sum()) > 8
     assert compare("o", actual[20:], expected[20:], TOL).mismatched == int(plain[20:].sum())
+
+
+STRICT = {**TOL, "mismatched_elements_per_million": 0}
+
+
+def test_plus_infinity_does_not_match_minus_infinity():
+    result = compare("o", np.array([np.inf, 1.0]), np.array([-np.inf, 1.0]), STRICT)
+    assert not result.ok and result.mismatched == 1
+
+
+def test_a_finite_value_does_not_match_an_expected_infinity():
+    assert compare("o", np.array([1e30, 1.0]), np.array([np.inf, 1.0]), STRICT).mismatched == 1
+    assert compare("o", np.array([np.inf, 1.0]), np.array([1e30, 1.0]), STRICT).mismatched == 1
+
+
+def test_with_relative_tolerance_0_only_an_infinity_matches_an_infinity():
+    """0·inf is NaN: the plain formula's limit `atol + 0·|inf|` compared false with everything."""
+    no_rtol = {**STRICT, "relative_tolerance": 0.0}
+    assert compare("o", np.array([5.0, -np.inf]), np.array([np.inf, np.inf]), no_rtol).mismatched == 2
+    assert compare("o", np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf]), no_rtol).ok
+
+
+def test_nan_matches_only_nan():
+    assert compare("o", np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), STRICT).ok
+    assert compare("o", np.array([1.0, np.inf]), np.array([np.nan, np.nan]), STRICT).mismatched == 2
 
 
 def _plan(generation: str, config: dict) -> ModelPlan:

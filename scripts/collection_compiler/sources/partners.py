@@ -46,6 +46,19 @@ def partner_details(registration: Registration, collection: dict[str, Any]) -> d
     return {**display, **registration.to_json()}
 
 
+def with_display_defaults(details: dict[str, Any], resource_types: list[str]) -> dict[str, Any]:
+    """`details` with the two fields the bioimage.io front-end reads of every partner and throws without:
+    `resource_types` (default: the types of the partner's published resources) and `tags` (default: the partner's
+    id, the tag its partner button filters by). A value of the wrong shape gets the default too."""
+    defaults = {"resource_types": resource_types, "tags": [str(details.get("id", ""))]}
+    out = dict(details)
+    for key, default in defaults.items():
+        value = out.get(key)
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            out[key] = default
+    return out
+
+
 def _entry_id(partner_id: str, entry: dict[str, Any], remote: dict[str, Any]) -> str:
     raw = entry.get("id", remote.get("id"))
     if isinstance(raw, str) and raw.startswith(f"{partner_id}/"):

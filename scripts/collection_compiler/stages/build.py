@@ -1,6 +1,6 @@
 """`collection build`: write the published tree from the work folder.
 
-collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json,
+collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json, id_map.json,
 download_counts.json, health.json, schemas/, pending/, state/sources.json, state/published.json, then the HTML
 site. Unchanged files are not rewritten; versions no longer published are removed (no orphans). A tree already
 built from the same inputs is left as it is (`state/build.json`, see `build_record`).
@@ -19,12 +19,14 @@ from typing import Any
 
 from .. import ids, rdf, results, yamlio
 from ..files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
+from ..id_map import id_map
 from ..jsonschemas import publish_schemas
 from ..layout import SiteTree, WorkDir
 from ..parallel import cpu_map, gc_paused
 from ..partners_registry import load_registrations
 from ..plan import publish_pending
 from ..settings import Settings
+from ..sources.partners import with_display_defaults
 from ..state import read_published
 from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
@@ -221,6 +223,16 @@ def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[s
     return entries
 
 
+def _partners_with_defaults(partners: list[dict[str, Any]], index: dict[str, Any],
+                            published: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    types: dict[str, set[str]] = {}
+    for rid in published:
+        resource = index[rid]
+        if resource.get("partner_id"):
+            types.setdefault(resource["partner_id"], set()).add(resource["type"])
+    return [with_display_defaults(p, sorted(types.get(p.get("id"), ()))) for p in partners]
+
+
 def collection_document(template: dict[str, Any], entries: list[dict[str, Any]], partners: list[dict[str, Any]],
                         published: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     root = yamlio.json_safe(collection_root(template))  # entries, partners and counts are JSON-safe already
@@ -301,7 +313,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     tree.root.mkdir(parents=True, exist_ok=True)
     held = read_published(tree.root)
     before = published_before(tree, held)
-    partners = read_json(work.partners, default=[]) or []
+    partners = _partners_with_defaults(read_json(work.partners, default=[]) or [], index, published)
     records = publish_versions(tree, work, published, index, settings, held or {}, checked)
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
@@ -312,6 +324,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     entries = collection_entries(published, index, settings, extra_links, work)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
+    write_json(tree.id_map, id_map(published, index, settings.site_url))
     publish_file(work.download_counts, tree.download_counts)
     write_json(tree.health, health_document(work, entries, published, held_back))
     publish_file(work.source_state, tree.source_state)

@@ -25,7 +25,7 @@ from .fetch import FileFetcher, FileFetchError, safe_name, stage_file
 from .sandbox import TestOptions, Worker, discard, start_worker
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
-TESTER_VERSION = f"{__version__}+test.1"
+TESTER_VERSION = f"{__version__}+test.2"
 
 
 def detail_name(weight_format: str) -> str:
