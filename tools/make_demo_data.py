@@ -140,6 +140,71 @@ def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
         """)
 
 
+def model_rdf_v05(name: str, files: dict[str, bytes], version: str) -> str:
+    """The same model in format 0.5, the format nearly every upload has used since 2024."""
+    return textwrap.dedent(f"""\
+        format_version: 0.5.4
+        type: model
+        name: {name}
+        description: A tiny real model for the offline demo; one convolution and a sigmoid.
+        authors:
+          - name: Demo Author
+            affiliation: BioImage Model Zoo
+        cite:
+          - text: "Demo citation"
+            doi: 10.5281/zenodo.1000001
+        maintainers:
+          - github_user: demo-maintainer
+        documentation: README.md
+        covers: [cover.png]
+        license: MIT
+        version: {version}
+        tags: [2d, fluorescence-light-microscopy, nuclei, semantic-segmentation, pytorch, unet]
+        timestamp: "2024-01-0{version[0]}T10:00:00"
+        inputs:
+          - id: raw
+            axes:
+              - {type: batch, size: 1}  # the ONNX export has a fixed batch size
+              - {{type: channel, channel_names: [nuclei]}}
+              - {{type: space, id: y, size: 64}}
+              - {{type: space, id: x, size: 64}}
+            test_tensor: {{source: test_input.npy, sha256: {sha256(files["test_input.npy"])}}}
+            data: {{type: float32}}
+            preprocessing:
+              - id: zero_mean_unit_variance
+                kwargs: {{axes: [y, x], eps: 1.0e-6}}
+        outputs:
+          - id: probability
+            axes:
+              - {type: batch, size: 1}  # the ONNX export has a fixed batch size
+              - {{type: channel, channel_names: [probability]}}
+              - {{type: space, id: y, size: {{tensor_id: raw, axis_id: y}}}}
+              - {{type: space, id: x, size: {{tensor_id: raw, axis_id: x}}}}
+            test_tensor: {{source: test_output.npy, sha256: {sha256(files["test_output.npy"])}}}
+            data: {{type: float32, range: [0.0, 1.0]}}
+        weights:
+          pytorch_state_dict:
+            source: weights.pt
+            sha256: {sha256(files["weights.pt"])}
+            architecture:
+              source: tiny_net.py
+              callable: TinyNet
+              sha256: {sha256(files["tiny_net.py"])}
+              kwargs: {{channels: 1}}
+            pytorch_version: "2.13"
+          torchscript:
+            source: weights_torchscript.pt
+            sha256: {sha256(files["weights_torchscript.pt"])}
+            parent: pytorch_state_dict
+            pytorch_version: "2.13"
+          onnx:
+            source: weights.onnx
+            sha256: {sha256(files["weights.onnx"])}
+            parent: pytorch_state_dict
+            opset_version: 17
+        """)
+
+
 README = b"# Tiny demo model\n\nA convolution and a sigmoid.\n\n# Validation\n\nReproduces its test outputs.\n"
 
 
@@ -151,7 +216,9 @@ def main() -> None:
         for name, data in files.items():
             (folder / name).write_bytes(data)
         (folder / "README.md").write_bytes(README)
-        (folder / "rdf.yaml").write_text(model_rdf("Tiny Nuclei Segmenter", files, version))
+        # version 1 in format 0.4, version 2 (the newest) in today's format 0.5
+        make_rdf = model_rdf if seed == 1 else model_rdf_v05
+        (folder / "rdf.yaml").write_text(make_rdf("Tiny Nuclei Segmenter", files, version))
     print("demo data written to", DEMO)
 
 

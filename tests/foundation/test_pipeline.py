@@ -70,16 +70,21 @@ def test_materialised_rdf_follows_the_contract(world: DemoWorld):
     update_and_build(settings)
     rdf = yamlio.load_yaml_file(settings.out / "rdfs" / MODEL / "1002" / "rdf.yaml")
     assert rdf["id"] == f"{MODEL}/1002"
-    assert rdf["rdf_source"] == f"http://localhost:8000/rdfs/{MODEL}/1002/rdf.yaml"
+    assert "rdf_source" not in rdf  # model 0.5 has no such field
+    v04 = yamlio.load_yaml_file(settings.out / "rdfs" / MODEL / "1001" / "rdf.yaml")
+    assert v04["rdf_source"] == f"http://localhost:8000/rdfs/{MODEL}/1001/rdf.yaml"
     bio = rdf["config"]["bioimageio"]
     assert bio["version_id"] == "1002" and bio["doi"] == "10.5281/zenodo.1002" and bio["owners"] == [1]
     assert bio["status"] == "pending" and bio["version_name"] == "2.0.0"
     assert bio["nickname"] == entries(settings.out)[MODEL]["nickname"]
     # relative file references now point at the record's files
     base = f"{world.zenodo.api}/records/1002/files"
-    assert rdf["test_inputs"] == [f"{base}/test_input.npy/content"]
-    assert rdf["weights"]["pytorch_state_dict"]["architecture"] == f"{base}/tiny_net.py/content:TinyNet"
+    assert rdf["inputs"][0]["test_tensor"]["source"] == f"{base}/test_input.npy/content"
+    assert rdf["weights"]["pytorch_state_dict"]["architecture"]["source"] == f"{base}/tiny_net.py/content"
     assert rdf["documentation"] == f"{base}/README.md/content"
+    base_v04 = f"{world.zenodo.api}/records/1001/files"
+    assert v04["test_inputs"] == [f"{base_v04}/test_input.npy/content"]
+    assert v04["weights"]["pytorch_state_dict"]["architecture"] == f"{base_v04}/tiny_net.py/content:TinyNet"
     partner_rdf = yamlio.load_yaml_file(settings.out / "rdfs/ilastik/tiny-segmenter/latest/rdf.yaml")
     assert partner_rdf["weights"]["onnx"]["source"] == \
         f"{world.github.raw}/ilastik/bioimage-io-resources/main/models/tiny/weights.onnx"

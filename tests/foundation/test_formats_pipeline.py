@@ -1,0 +1,192 @@
+"""Today's formats end to end: the whole pipeline over a world with a model in each format version (0.4, 0.5), each
+with every weights format of the demo (state dict + architecture, TorchScript, ONNX), a dataset of each version
+(0.2, 0.3), notebooks and applications (0.2, 0.3) and partner collections (0.2, 0.3). Every published `rdf.yaml`
+is loaded with the ecosystem's own validator (`bioimageio.spec`, the `oracle` fixture) and must be accepted, and
+`id_map.json` is used as consumers use it: through `bioimageio.spec`'s `load_description`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collection_compiler import yamlio
+from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree
+from collection_compiler.jsonschemas import load_schema
+from collection_compiler.serve import make_server
+from collection_compiler.settings import Settings
+from collection_compiler.stages.run import run
+from collection_compiler.validation import validate_rdf
+
+MODEL, DATASET = "10.5281/zenodo.1000", "10.5281/zenodo.2000"
+
+# ZeroCostDL4Mic's collection, in format 0.3, with a 0.3 notebook and a 0.3 application next to its 0.2 dataset
+ZERO_V03 = """\
+format_version: 0.3.0
+type: collection
+id: zero
+name: ZeroCostDL4Mic
+description: ZeroCostDL4Mic resources.
+authors:
+  - name: ZeroCostDL4Mic team
+cite:
+  - text: "von Chamier, L. et al. Democratising deep learning for microscopy with ZeroCostDL4Mic (2021)."
+    doi: 10.1038/s41467-021-22518-0
+license: MIT
+collection:
+  - id: Dataset_StarDist_2D_demo
+    type: dataset
+    format_version: 0.2.4
+    name: StarDist 2D demo dataset
+    description: Nuclei images for training StarDist (demo).
+    source: https://example.org/stardist.zip
+    tags: [2d, nuclei, stardist, zerocostdl4mic]
+  - id: notebook_stardist_2d  # 0.3 ids: lower case
+    type: notebook
+    name: StarDist 2D notebook
+    description: Train StarDist 2D in a notebook (demo).
+    documentation: notebooks/README.md
+    source: notebooks/stardist_2d.ipynb
+    tags: [2d, nuclei, stardist, zerocostdl4mic]
+  - id: stardist_app
+    type: application
+    name: StarDist application
+    description: Run StarDist (demo).
+    source: apps/stardist.py
+    tags: [stardist, zerocostdl4mic]
+"""
+
+
+def _zero_collection_in_format_03(world: DemoWorld, folder: Path) -> None:
+    shutil.copytree(demo_data() / "partners" / "HenriquesLab" / "ZeroCostDL4Mic" / "master", folder)
+    (folder / "manifest.bioimage.io.yaml").write_text(ZERO_V03, "utf-8")
+    (folder / "notebooks").mkdir()
+    (folder / "notebooks" / "stardist_2d.ipynb").write_text('{"cells": [], "nbformat": 4}\n', "utf-8")
+    (folder / "notebooks" / "README.md").write_text("# StarDist 2D\n\nA notebook.\n", "utf-8")
+    (folder / "apps").mkdir()
+    (folder / "apps" / "stardist.py").write_text("print('stardist')\n", "utf-8")
+    git_commit_tree(world.repos / "HenriquesLab" / "ZeroCostDL4Mic", "master", folder)
+
+
+class Built:
+    """The world after `collection run` (every stage, the model tests included), its tree served on 127.0.0.1."""
+
+    def __init__(self, world: DemoWorld, settings: Settings, site_url: str):
+        self.world, self.settings, self.site_url = world, settings, site_url
+
+    @property
+    def out(self) -> Path:
+        return self.settings.out
+
+    def published_rdfs(self) -> list[Path]:
+        return sorted(self.out.glob("rdfs/**/rdf.yaml"))
+
+    def collection(self) -> dict[str, Any]:
+        return json.loads((self.out / "collection.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    root = tmp_path_factory.mktemp("formats")
+    (root / "site").mkdir()
+    server = make_server(root / "site")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with DemoWorld(root / "world").populate() as world:
+            _zero_collection_in_format_03(world, root / "zero")
+            settings = world.settings(out=root / "site", work_dir=root / "work", site_url=site_url)
+            assert run(settings, site=False) == 0
+            yield Built(world, settings, site_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_format_is_published(built: Built):
+    formats = {}
+    for path in built.published_rdfs():
+        data = yamlio.load_yaml_file(path)
+        formats.setdefault(data["type"], set()).add(str(data["format_version"])[:3])
+    assert formats == {"model": {"0.4", "0.5"}, "dataset": {"0.2", "0.3"}, "notebook": {"0.2", "0.3"},
+                       "application": {"0.2", "0.3"}}
+    model = yamlio.load_yaml_file(built.out / "rdfs" / MODEL / "1002" / "rdf.yaml")
+    assert set(model["weights"]) == {"pytorch_state_dict", "torchscript", "onnx"}
+    assert not yamlio.load_yaml_file(built.out / "health.json")["counts"]["held_back"]
+
+
+def test_the_reference_accepts_every_published_rdf_and_agrees_with_our_verdict(built: Built, oracle):
+    """The published files point at the fake Zenodo (127.0.0.1); the reference names a Zenodo file by the path
+    part before `/content` only on zenodo.org, so its address is mapped back to zenodo.org before loading."""
+    paths = built.published_rdfs()
+    assert len(paths) == 9  # 2 model versions, 1 dataset, 3 + 3 partner entries
+    for path in paths:
+        verdict = oracle.published_verdict(path, built.world.zenodo.api)
+        assert verdict == ("passed", None), (path, verdict)
+        ours = validate_rdf(path.read_bytes(), source=str(path), settings=built.settings)
+        assert ours.status == verdict[0], (path, ours.first_error)
+
+
+def test_published_contracts_follow_their_schemas(built: Built):
+    collection = built.collection()
+    assert not list(load_schema("collection").iter_errors(collection))
+    id_map = json.loads((built.out / "id_map.json").read_text("utf-8"))
+    assert not list(load_schema("id_map").iter_errors(id_map))
+    assert (built.out / "schemas" / "id_map.schema.json").is_file()
+    # partners' display fields the front-end needs, defaulted where the partner's collection gives none
+    partners = {p["id"]: p for p in collection["config"]["partners"]}
+    assert partners["ilastik"]["resource_types"] == ["application", "model", "notebook"]
+    assert partners["zero"]["resource_types"] == ["application", "dataset", "notebook"]
+    assert partners["ilastik"]["tags"] == ["ilastik"] and partners["zero"]["tags"] == ["zero"]
+    details = json.loads((built.out / "partner_details.json").read_text("utf-8"))
+    assert details == collection["config"]["partners"]
+
+
+def test_id_map_names_the_newest_version_by_resource_id_and_nickname(built: Built):
+    id_map = json.loads((built.out / "id_map.json").read_text("utf-8"))
+    nickname = {e["id"]: e for e in built.collection()["collection"]}[MODEL]["nickname"]
+    newest = {"source": f"{built.site_url}/rdfs/{MODEL}/1002/rdf.yaml",
+              "sha256": _sha256(built.out / "rdfs" / MODEL / "1002" / "rdf.yaml")}
+    assert id_map[MODEL] == id_map[nickname] == id_map[f"{MODEL}/1002"] == newest
+    assert id_map[f"{MODEL}/1001"]["source"].endswith("/1001/rdf.yaml")
+    assert id_map["ilastik/tiny-segmenter/latest"] == id_map["ilastik/tiny-segmenter"]
+    assert f"{DATASET}/2001" in id_map and "10.5281/zenodo.6000" not in id_map  # blocked: never published
+
+
+LOAD = """
+import json, sys
+from bioimageio.spec import load_description
+print(json.dumps({s: str(load_description(s, perform_io_checks=False).validation_summary.source_name)
+                  for s in sys.argv[1:]}))
+"""
+
+
+@pytest.mark.parametrize("with_pattern", [False, True], ids=["id-map-only", "id-map-and-http-pattern"])
+def test_bioimageio_spec_resolves_ids_through_the_published_id_map(built: Built, tmp_path: Path, with_pattern):
+    """As a consumer does: `BIOIMAGEIO_ID_MAP=<site>/id_map.json`, optionally with
+    `BIOIMAGEIO_COLLECTION_HTTP_PATTERN=<site>/rdfs/{bioimageio_id}/rdf.yaml` (tried first, for `<rid>/<vid>`)."""
+    nickname = {e["id"]: e for e in built.collection()["collection"]}[MODEL]["nickname"]
+    pattern = f"{built.site_url}/rdfs/{{bioimageio_id}}/rdf.yaml" if with_pattern else ""
+    env = {**os.environ, "BIOIMAGEIO_ID_MAP": f"{built.site_url}/id_map.json",
+           "BIOIMAGEIO_COLLECTION_HTTP_PATTERN": pattern, "BIOIMAGEIO_CACHE_PATH": str(tmp_path / "cache")}
+    sources = [nickname, MODEL, f"{MODEL}/1001"]
+    done = subprocess.run([sys.executable, "-c", LOAD, *sources], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=True)
+    resolved = json.loads(done.stdout.strip().splitlines()[-1])
+    assert resolved == {nickname: f"{built.site_url}/rdfs/{MODEL}/1002/rdf.yaml",
+                        MODEL: f"{built.site_url}/rdfs/{MODEL}/1002/rdf.yaml",
+                        f"{MODEL}/1001": f"{built.site_url}/rdfs/{MODEL}/1001/rdf.yaml"}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
