@@ -6,6 +6,7 @@ Work folder (`--work-dir`):
     resources.json                       index of every resource and version to publish (update stage)
     rdfs/<rid>/<vid>.yaml                materialised RDFs of new and changed versions (update stage; the
                                          others are read from the previous deploy: `WorkDir.version_rdf`)
+    uploads/<rid>/<vid>.yaml             the RDFs as uploaded, of the versions fetched this run (update stage)
     ledger/<rid>/resource.yaml           proposed ledger changes for review (update stage)
     results/<rid>/<vid>/<checker>.json   our checks: static validation, one model test per weights format
     partner_results/<partner>/<rid>/<vid>/summaries.json   gathered partner sub-summaries (gather stage)
@@ -57,6 +58,11 @@ class WorkDir:
         # A file per version beside its siblings, not a folder per version as in the published tree: creating
         # 31,000 folders cost a cold run more kernel time than writing the files themselves.
         path = id_path(self.rdfs, rid, vid)
+        return path.with_name(f"{path.name}.yaml")
+
+    def upload(self, rid: str, vid: str) -> Path:
+        """The version's RDF as uploaded (fetched this run), which the validate stage judges."""
+        path = id_path(self.root / "uploads", rid, vid)
         return path.with_name(f"{path.name}.yaml")
 
     def version_rdf(self, rid: str, vid: str, previous: Path | None) -> Path:

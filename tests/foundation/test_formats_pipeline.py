@@ -190,3 +190,39 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---- what is validated: the upload, then what is published -----------------------------------------------
+
+def test_an_invalid_upload_is_held_back_with_its_first_error_in_the_health_report(world: DemoWorld):
+    from collection_compiler.fakes.zenodo import FakeRecord
+
+    files = {p.name: p.read_bytes() for p in (demo_data() / "models" / "tiny-v2").iterdir()}
+    files["rdf.yaml"] = files["rdf.yaml"].replace(b"license: MIT", b"license: not-a-licence")
+    world.zenodo.add(FakeRecord(7001, 7000, "2024-04-01T10:00:00+00:00", ["bioimage.io"], files, "Broken 0.5"))
+    settings = world.settings()
+    assert run(settings, skip=("test",), site=False) == 0  # an uploader's error is not the compiler's
+    health = json.loads((settings.out / "health.json").read_text("utf-8"))
+    assert "10.5281/zenodo.7000/7001" in health["held_back"] and not health["compiler_errors"]
+    assert "license" in health["stages"]["validate"]["first_errors"]["10.5281/zenodo.7000/7001"]
+
+
+def test_a_valid_upload_published_invalid_is_a_compiler_bug_reported_loudly(world: DemoWorld):
+    """What the compiler did before materialising knew the formats: a top-level `rdf_source` in a 0.5 model."""
+    from collection_compiler.layout import WorkDir
+    from collection_compiler.stages.build import build
+    from collection_compiler.stages.update import update
+    from collection_compiler.validation.stage import validate_work
+
+    settings = world.settings()
+    update(settings)
+    materialised = WorkDir(settings.work_dir).rdf(MODEL, "1002")
+    data = yamlio.load_yaml_file(materialised)
+    data["rdf_source"] = f"{settings.site_url}/rdfs/{MODEL}/1002/rdf.yaml"
+    materialised.write_text(yamlio.dump_yaml(data), "utf-8")
+    assert validate_work(settings) == 1  # the exit status of `collection validate --work` and `collection run`
+    build(settings, site=False)
+    health = json.loads((settings.out / "health.json").read_text("utf-8"))
+    error = health["compiler_errors"][f"{MODEL}/1002"]
+    assert error.startswith("compiler bug: the upload is valid") and "rdf_source" in error
+    assert f"{MODEL}/1002" in health["held_back"]  # not published invalid, but never silently

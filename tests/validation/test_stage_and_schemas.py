@@ -43,7 +43,9 @@ def test_stage_writes_results_and_status(tmp_path: Path, model_v04: dict) -> Non
     assert static_status(settings, "unknown", "1") is None
     health = read_json(work.health("validate"))
     assert health == {"stage": "validate", "versions": 2, "validated": 2, "reused": 0, "failed": 1,
-                      "unchecked_files": 0}
+                      "unchecked_files": 0,
+                      "first_errors": {"bad-model/2": "name: String should have at least 1 character"},
+                      "compiler_errors": {}}
 
 
 def test_stage_reuses_previous_results_for_unchanged_versions(tmp_path: Path, model_v04: dict) -> None:

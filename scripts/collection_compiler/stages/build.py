@@ -266,6 +266,8 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
             "held_back": len(held_back),
         },
         "held_back": held_back[:500],
+        # valid uploads whose published RDF our validator rejects: the compiler's own bugs, never the uploader's
+        "compiler_errors": (stages.get("validate") or {}).get("compiler_errors") or {},
         "dispatches": (stages.get("dispatch") or {}).get("dispatches", []),
         "stages": stages,
     }

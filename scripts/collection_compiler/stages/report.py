@@ -102,9 +102,13 @@ def plan_line(counts: dict[str, Any]) -> str:
 # ---- the end of a run ----------------------------------------------------------------------------------------
 
 def update_problems(work: WorkDir) -> tuple[list[str], list[str]]:
-    """(errors of hub files, warnings about single versions) that the update stage recorded."""
+    """(errors of hub files and compiler bugs, warnings about single versions) that the update and validate stages
+    recorded."""
     update = read_json(work.health("update"), default={}) or {}
     errors = [str(e) for key in ("registration_errors", "ledger_errors") for e in update.get(key) or []]
+    # valid uploads whose published RDF our validator rejects: the compiler's own bug, which fails the run
+    compiler = (read_json(work.health("validate"), default={}) or {}).get("compiler_errors") or {}
+    errors += [f"{version}: {error}" for version, error in sorted(compiler.items())]
     warnings = [f"{source}: {w}" for source, ws in sorted((update.get("warnings") or {}).items()) for w in ws]
     return errors, warnings
 

@@ -197,6 +197,7 @@ class IngestJob:
     nickname: tuple[str, str] | None
     models_only: bool
     target: str
+    upload: str | None = None  # where to keep the input as uploaded, for the validate stage
 
 
 @dataclass
@@ -221,6 +222,8 @@ def _ingest_job(job: IngestJob) -> Ingested | str:
     proposed = (config.get("bioimageio") or {}).get("nickname") if isinstance(config.get("bioimageio"), dict) else None
     rdf_type, name = data.get("type"), data.get("name")
     nickname = job.nickname if job.nickname and (rdf_type == "model" or not job.models_only) else None
+    if job.upload:
+        write_bytes_atomic(Path(job.upload), raw if isinstance(raw, bytes) else yamlio.dump_yaml(data).encode())
     bioimageio = dict(job.params["bioimageio"])
     if nickname:
         bioimageio["nickname"], bioimageio["nickname_icon"] = nickname
@@ -282,7 +285,7 @@ class IngestPipeline:
         rid, vid = candidate.resource_id, candidate.version_id
         self._map.submit(IngestJob(_label(candidate), candidate.raw,
                                    _params(candidate, status, self.settings), self.provisional_nickname(rid),
-                                   True, str(self.work.rdf(rid, vid))))
+                                   True, str(self.work.rdf(rid, vid)), str(self.work.upload(rid, vid))))
 
     def results(self) -> dict[int, Ingested | str]:
         """The outcome (or the parse error) by `id()` of the candidate."""
@@ -506,7 +509,7 @@ def _write_state(work: WorkDir, state: State, previous: State, settings: Setting
 
 def _reset_work(work: WorkDir) -> None:
     """update starts a run: results of an earlier run in the same folder must not leak into this one."""
-    for name in ("rdfs", "ledger", "results", "partner_results", "plan", "health"):
+    for name in ("rdfs", "uploads", "ledger", "results", "partner_results", "plan", "health"):
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .. import progress
-from ..files import read_json, sha256_file
+from ..files import read_json, sha256_file, write_json
 from ..http import HttpClient
 from ..layout import WorkDir
 from ..results import CheckResult, previous_result, read_results, write_result
 from ..settings import Settings
-from .result import UNCHECKED
+from .result import UNCHECKED, Detail, Issue, ValidationResult
 from .validator import CHECKER, VALIDATOR_VERSION, validate_rdf
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,13 @@ class StageCounts:
     failed: int = 0
     missing: int = 0
     unchecked_files: int = 0  # files the file checks could not see (CLI issue 19: reported, never passed over)
+    first_errors: dict[str, str] = field(default_factory=dict)  # `<rid>/<vid>` of each failed version
+    compiler_errors: dict[str, str] = field(default_factory=dict)  # valid uploads published invalid
+
+
+# The detail that marks a compiler bug: the upload is valid, what the compiler made of it is not.
+COMPILER_CHECK = "the published RDF is valid under its own format version (a compiler check)"
+_MAX_LISTED = 500  # failed versions listed in the health report (the counts are complete)
 
 
 def pending_versions(work: WorkDir) -> list[tuple[str, str, str]]:
@@ -41,7 +49,8 @@ def pending_versions(work: WorkDir) -> list[tuple[str, str, str]]:
 
 def validate_version(work: WorkDir, settings: Settings, rid: str, vid: str, sha: str, perform_io: bool,
                      http: HttpClient | None) -> tuple[CheckResult, bool]:
-    """The version's static result: reused from the previous deploy when its key is unchanged."""
+    """The version's static result: reused from the previous deploy when its key is unchanged. The upload (where
+    this run fetched it) is judged first; a valid one is checked once more as published (`check_published`)."""
     path = work.version_rdf(rid, vid, settings.previous)
     if not path.is_file():
         result = CheckResult(CHECKER, VALIDATOR_VERSION, sha, "failed", [
@@ -53,9 +62,37 @@ def validate_version(work: WorkDir, settings: Settings, rid: str, vid: str, sha:
     previous = previous_result(settings.previous, rid, vid, CHECKER, VALIDATOR_VERSION, sha)
     if previous is not None:
         return previous, True
-    validation = validate_rdf(path.read_bytes(), source=f"{rid}/{vid}", root=path.parent, perform_io=perform_io,
-                              settings=settings, http=http)
-    return CheckResult(CHECKER, VALIDATOR_VERSION, sha, validation.status, validation.sub_summaries()), False
+    upload = work.upload(rid, vid)
+    if upload.is_file():  # fetched this run; otherwise the published file is the only copy there is
+        uploaded = validate_rdf(upload.read_bytes(), source=f"{rid}/{vid} (as uploaded)", settings=settings)
+        if uploaded.status == "failed":
+            return CheckResult(CHECKER, VALIDATOR_VERSION, sha, "failed", uploaded.sub_summaries()), False
+    published = validate_rdf(path.read_bytes(), source=f"{rid}/{vid}", root=path.parent, perform_io=perform_io,
+                             settings=settings, http=http)
+    details = published.sub_summaries()
+    if upload.is_file():
+        details += check_published(published)
+    status = "failed" if any(d["status"] == "failed" for d in details) else "passed"
+    return CheckResult(CHECKER, VALIDATOR_VERSION, sha, status, details), False
+
+
+def check_published(published: ValidationResult) -> list[dict[str, Any]]:
+    """For a valid upload: a failing format detail of its published RDF is the compiler's fault (materialising
+    added or changed what the format forbids), never the uploader's; file problems (a missing file, a wrong
+    sha256) are the upload's."""
+    format_errors = published.details[0].errors if published.details else []
+    if not format_errors:
+        return []
+    message = f"compiler bug: the upload is valid, but its published RDF is not: {format_errors[0].text()}"
+    return [Detail(COMPILER_CHECK, [Issue((), message, "compiler_error")]).to_json()]
+
+
+def compiler_error(result: CheckResult) -> str | None:
+    return next((d["error"] for d in result.details if d.get("name") == COMPILER_CHECK), None)
+
+
+def first_error(result: CheckResult) -> str | None:
+    return next((d["error"] for d in result.details if d.get("status") == "failed"), None)
 
 
 def validate_work(settings: Settings, perform_io: bool = True) -> int:
@@ -75,13 +112,26 @@ def validate_work(settings: Settings, perform_io: bool = True) -> int:
         checked = progress.items(pool.map(run, versions), "validate", len(versions), "version")
         for rid, vid, result, reused in checked:
             write_result(work, rid, vid, result)
-            counts.reused += reused
-            counts.validated += not reused
-            counts.failed += result.status == "failed"
-            counts.unchecked_files += _unchecked_files(result)
+            _count(counts, f"{rid}/{vid}", result, reused)
     log.info("static validation: %d validated, %d reused, %d failed", counts.validated, counts.reused, counts.failed)
+    for version, error in counts.compiler_errors.items():
+        log.error("%s: %s", version, error)
     _write_health(work, counts, len(versions))
-    return 0
+    return 1 if counts.compiler_errors else 0
+
+
+def _count(counts: StageCounts, version: str, result: CheckResult, reused: bool) -> None:
+    counts.reused += reused
+    counts.validated += not reused
+    counts.unchecked_files += _unchecked_files(result)
+    if result.status != "failed":
+        return
+    counts.failed += 1
+    if len(counts.first_errors) < _MAX_LISTED:
+        counts.first_errors[version] = first_error(result) or "failed"
+    bug = compiler_error(result)
+    if bug:
+        counts.compiler_errors[version] = bug
 
 
 def _unchecked_files(result: CheckResult) -> int:
@@ -89,11 +139,13 @@ def _unchecked_files(result: CheckResult) -> int:
 
 
 def _write_health(work: WorkDir, counts: StageCounts, total: int) -> None:
-    from ..files import write_json
-
-    write_json(work.health("validate"), {"stage": "validate", "versions": total, "validated": counts.validated,
-                                          "reused": counts.reused, "failed": counts.failed,
-                                          "unchecked_files": counts.unchecked_files})
+    """The stage's part of health.json: counts, the first error of each failed version and, loudly, the compiler's
+    own errors (valid uploads it would have published invalid)."""
+    write_json(work.health("validate"), {
+        "stage": "validate", "versions": total, "validated": counts.validated, "reused": counts.reused,
+        "failed": counts.failed, "unchecked_files": counts.unchecked_files,
+        "first_errors": dict(sorted(counts.first_errors.items())),
+        "compiler_errors": dict(sorted(counts.compiler_errors.items()))})
 
 
 def static_status(settings: Settings, rid: str, vid: str) -> str | None:
