@@ -226,3 +226,16 @@ def test_a_valid_upload_published_invalid_is_a_compiler_bug_reported_loudly(worl
     error = health["compiler_errors"][f"{MODEL}/1002"]
     assert error.startswith("compiler bug: the upload is valid") and "rdf_source" in error
     assert f"{MODEL}/1002" in health["held_back"]  # not published invalid, but never silently
+
+
+def test_collection_demo_publishes_a_05_model_and_a_03_dataset(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "collection_compiler", "demo", "--out", str(tmp_path / "site")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rdfs = tmp_path / "site" / "rdfs"
+    formats = {version: str(yamlio.load_yaml_file(rdfs / rid / version / "rdf.yaml")["format_version"])
+               for rid, version in ((MODEL, "1001"), (MODEL, "1002"), (DATASET, "2001"))}
+    assert formats == {"1001": "0.4.10", "1002": "0.5.4", "2001": "0.3.0"}
+    summary = yamlio.load_yaml_file(rdfs / MODEL / "1002" / "test_summary.yaml")
+    assert summary["status"] == "passed"
+    assert {"test-onnx", "test-pytorch_state_dict", "test-torchscript"} <= set(summary["tester_versions"]["bioimageio"])
