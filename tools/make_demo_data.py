@@ -84,9 +84,9 @@ def model_files(seed: int) -> dict[str, bytes]:
             "test_output.npy": npy(test_output), "cover.png": cover(seed)}
 
 
-def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
+def metadata(name: str, version: str) -> str:
+    """The fields both formats share, after `format_version`."""
     return textwrap.dedent(f"""\
-        format_version: 0.4.10
         type: model
         name: {name}
         description: A tiny real model for the offline demo; one convolution and a sigmoid.
@@ -104,6 +104,27 @@ def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
         version: {version}
         tags: [2d, fluorescence-light-microscopy, nuclei, semantic-segmentation, pytorch, unet]
         timestamp: "2024-01-0{version[0]}T10:00:00"
+        """)
+
+
+def derived_weights(files: dict[str, bytes]) -> str:
+    """The TorchScript and ONNX entries of `weights`, the same in both formats."""
+    return textwrap.indent(textwrap.dedent(f"""\
+        torchscript:
+          source: weights_torchscript.pt
+          sha256: {sha256(files["weights_torchscript.pt"])}
+          parent: pytorch_state_dict
+          pytorch_version: "2.13"
+        onnx:
+          source: weights.onnx
+          sha256: {sha256(files["weights.onnx"])}
+          parent: pytorch_state_dict
+          opset_version: 17
+        """), "  ")
+
+
+def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
+    return "format_version: 0.4.10\n" + metadata(name, version) + textwrap.dedent(f"""\
         inputs:
           - name: raw
             axes: bcyx
@@ -127,44 +148,16 @@ def model_rdf(name: str, files: dict[str, bytes], version: str) -> str:
             architecture_sha256: {sha256(files["tiny_net.py"])}
             kwargs: {{channels: 1}}
             pytorch_version: "2.13"
-          torchscript:
-            source: weights_torchscript.pt
-            sha256: {sha256(files["weights_torchscript.pt"])}
-            parent: pytorch_state_dict
-            pytorch_version: "2.13"
-          onnx:
-            source: weights.onnx
-            sha256: {sha256(files["weights.onnx"])}
-            parent: pytorch_state_dict
-            opset_version: 17
-        """)
+        """) + derived_weights(files)
 
 
 def model_rdf_v05(name: str, files: dict[str, bytes], version: str) -> str:
     """The same model in format 0.5, the format nearly every upload has used since 2024."""
-    return textwrap.dedent(f"""\
-        format_version: 0.5.4
-        type: model
-        name: {name}
-        description: A tiny real model for the offline demo; one convolution and a sigmoid.
-        authors:
-          - name: Demo Author
-            affiliation: BioImage Model Zoo
-        cite:
-          - text: "Demo citation"
-            doi: 10.5281/zenodo.1000001
-        maintainers:
-          - github_user: demo-maintainer
-        documentation: README.md
-        covers: [cover.png]
-        license: MIT
-        version: {version}
-        tags: [2d, fluorescence-light-microscopy, nuclei, semantic-segmentation, pytorch, unet]
-        timestamp: "2024-01-0{version[0]}T10:00:00"
+    return "format_version: 0.5.4\n" + metadata(name, version) + textwrap.dedent(f"""\
         inputs:
           - id: raw
             axes:
-              - {type: batch, size: 1}  # the ONNX export has a fixed batch size
+              - {{type: batch, size: 1}}  # the ONNX export has a fixed batch size
               - {{type: channel, channel_names: [nuclei]}}
               - {{type: space, id: y, size: 64}}
               - {{type: space, id: x, size: 64}}
@@ -176,7 +169,7 @@ def model_rdf_v05(name: str, files: dict[str, bytes], version: str) -> str:
         outputs:
           - id: probability
             axes:
-              - {type: batch, size: 1}  # the ONNX export has a fixed batch size
+              - {{type: batch, size: 1}}  # the ONNX export has a fixed batch size
               - {{type: channel, channel_names: [probability]}}
               - {{type: space, id: y, size: {{tensor_id: raw, axis_id: y}}}}
               - {{type: space, id: x, size: {{tensor_id: raw, axis_id: x}}}}
@@ -192,17 +185,7 @@ def model_rdf_v05(name: str, files: dict[str, bytes], version: str) -> str:
               sha256: {sha256(files["tiny_net.py"])}
               kwargs: {{channels: 1}}
             pytorch_version: "2.13"
-          torchscript:
-            source: weights_torchscript.pt
-            sha256: {sha256(files["weights_torchscript.pt"])}
-            parent: pytorch_state_dict
-            pytorch_version: "2.13"
-          onnx:
-            source: weights.onnx
-            sha256: {sha256(files["weights.onnx"])}
-            parent: pytorch_state_dict
-            opset_version: 17
-        """)
+        """) + derived_weights(files)
 
 
 README = b"# Tiny demo model\n\nA convolution and a sigmoid.\n\n# Validation\n\nReproduces its test outputs.\n"
