@@ -239,3 +239,20 @@ def test_collection_demo_publishes_a_05_model_and_a_03_dataset(tmp_path: Path):
     summary = yamlio.load_yaml_file(rdfs / MODEL / "1002" / "test_summary.yaml")
     assert summary["status"] == "passed"
     assert {"test-onnx", "test-pytorch_state_dict", "test-torchscript"} <= set(summary["tester_versions"]["bioimageio"])
+
+
+def test_an_invalid_partner_entry_is_held_back_too(world: DemoWorld, tmp_path: Path):
+    folder = tmp_path / "ilastik"
+    shutil.copytree(demo_data() / "partners" / "ilastik" / "bioimage-io-resources" / "main", folder)
+    collection = folder / "collection.yaml"
+    collection.write_text(collection.read_text("utf-8") + (
+        "  - id: broken-notebook\n    type: notebook\n    format_version: 0.2.4\n    name: Broken\n"
+        "    description: its source is no notebook\n    source: notebooks/pixel_classification.txt\n"), "utf-8")
+    git_commit_tree(world.repos / "ilastik" / "bioimage-io-resources", "main", folder)
+    settings = world.settings()
+    assert run(settings, skip=("test",), site=False) == 0
+    published = {e["id"] for e in json.loads((settings.out / "collection.json").read_text("utf-8"))["collection"]}
+    assert "ilastik/broken-notebook" not in published and "ilastik/pixel-classification-notebook" in published
+    health = json.loads((settings.out / "health.json").read_text("utf-8"))
+    assert "ilastik/broken-notebook/latest" in health["held_back"]
+    assert ".ipynb" in health["stages"]["validate"]["first_errors"]["ilastik/broken-notebook/latest"]

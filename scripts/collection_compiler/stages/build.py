@@ -30,6 +30,7 @@ from ..sources.partners import with_display_defaults
 from ..state import read_published
 from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
+from ..validation.validator import CHECKER as STATIC_CHECKER
 from . import build_record
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,16 @@ def _passes_our_checks(work: WorkDir, rid: str, vid: str, checked: set[str]) -> 
     return f"{rid}/{vid}" not in checked or all(r.status != "failed" for r in results.read_results(work, rid, vid))
 
 
+def _passes_static_validation(work: WorkDir, rid: str, vid: str, checked: set[str]) -> bool:
+    return f"{rid}/{vid}" not in checked or all(
+        r.status != "failed" for r in results.read_results(work, rid, vid) if r.checker == STATIC_CHECKER)
+
+
 def published_versions(resource: dict[str, Any], publication: Publication, work: WorkDir,
                        checked: set[str]) -> list[dict[str, Any]]:
     versions = resource["versions"]
-    if resource["source"] != "zenodo":
-        return versions
+    if resource["source"] != "zenodo":  # as the partner lists them, but never an invalid one
+        return [v for v in versions if _passes_static_validation(work, resource["id"], v["version_id"], checked)]
     if publication.route == "review":
         return [v for v in versions if v["status"] == "accepted"]
     return [v for v in versions
