@@ -226,6 +226,10 @@ def test_a_valid_upload_published_invalid_is_a_compiler_bug_reported_loudly(worl
     error = health["compiler_errors"][f"{MODEL}/1002"]
     assert error.startswith("compiler bug: the upload is valid") and "rdf_source" in error
     assert f"{MODEL}/1002" in health["held_back"]  # not published invalid, but never silently
+    from collection_compiler.stages.report import run_report
+
+    outcome = run_report(settings.work_dir, settings.out, [])  # what `collection run` ends with: exit status 1
+    assert outcome.has_failures and any("compiler bug" in line for line in outcome.lines())
 
 
 def test_collection_demo_publishes_a_05_model_and_a_03_dataset(tmp_path: Path):
