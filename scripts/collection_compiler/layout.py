@@ -11,6 +11,8 @@ Work folder (`--work-dir`):
     partner_results/<partner>/<rid>/<vid>/summaries.json   gathered partner sub-summaries (gather stage)
     plan/…                               pending matrices (plan stage)
     health/<stage>.json                  each stage's part of the health report
+    requests/<stage>.json                each stage's requests per endpoint class (its rate-limit budget); in
+                                         health.json, but not an input of the tree's digest (`build_record`)
     download_counts.json, partners.json, source_state.json
 
 Published tree (`--out`, and `--previous` for the last deploy):
@@ -85,6 +87,9 @@ class WorkDir:
 
     def health(self, stage: str) -> Path:
         return self.root / "health" / f"{stage}.json"
+
+    def requests(self, stage: str) -> Path:
+        return self.root / "requests" / f"{stage}.json"
 
 
 @dataclass(frozen=True)

@@ -251,6 +251,7 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
         "held_back": held_back[:500],
         "dispatches": (stages.get("dispatch") or {}).get("dispatches", []),
         "stages": stages,
+        "requests": {p.stem: read_json(p) for p in sorted((work.root / "requests").glob("*.json"))},
     }
 
 

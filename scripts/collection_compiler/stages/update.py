@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import nicknames, rdf, yamlio
+from .. import nicknames, ratelimit, rdf, yamlio
 from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
@@ -78,11 +78,13 @@ class UpdateReport:
     reused: int = 0
     stale: list[str] = field(default_factory=list)
     usable: bool = True
+    requests: dict[str, ratelimit.BudgetReport] = field(default_factory=dict)  # by endpoint class
 
     def summary(self) -> str:
         stale = f"; stale: {', '.join(self.stale)}" if self.stale else ""
+        requests = f"; requests: {ratelimit.summary(self.requests)}" if self.requests else ""
         return (f"update: {self.resources} resources, {self.versions} versions "
-                f"({self.written} materialised, {self.reused} unchanged){stale}")
+                f"({self.written} materialised, {self.reused} unchanged){stale}{requests}")
 
 
 # ---- collecting candidates ---------------------------------------------------------------------------------
@@ -149,15 +151,18 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
                     and settings.previous is not None
                     and _in_previous(settings.previous, candidate.resource_id, candidate.version_id))
 
-    def previous_commit(partner_id: str) -> str | None:
-        return (previous.partners.get(partner_id) or {}).get("commit")
+    def previous_head(partner_id: str) -> partner_source.PartnerState | None:
+        known = previous.partners.get(partner_id) or {}
+        return {k: known[k] for k in ("commit", "etag") if isinstance(known.get(k), str)} or None  # type: ignore[return-value]
 
-    with HttpClient(settings) as client, ThreadPoolExecutor(1) as background:
+    shares = zenodo.SHARED_LISTING if helper is not None and helper.listing else None
+    with HttpClient(settings, shares=shares) as client, ThreadPoolExecutor(1) as background:
         # partners are read while Zenodo downloads; the client bounds the requests of both together
-        partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_commit)
+        partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_head)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
                                    pipeline.submit, pipeline.expect, helper)]
         outcomes += partners.result()
+        requests = client.budget_report()
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
     previous_by_origin = _by_origin(previous)
@@ -172,11 +177,14 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
             kept = previous.partners.get(pid) or {}
             fresh = {k: v for k, v in outcome.state.items() if not outcome.error}
             state.partners[pid] = {**kept, **fresh}
+            if fresh and "etag" not in fresh:
+                state.partners[pid].pop("etag", None)  # an ETag names the answer it came with, not a newer one
             if outcome.error and kept.get("commit"):
                 state.partners[pid]["commit"] = kept["commit"]  # re-read on recovery, even if unchanged
             details[pid] = state.partners[pid].get("details") or next(
                 r.to_json() for r in registrations if r.id == pid)
-    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors}
+    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors,
+                                  "requests": requests}
 
 
 # ---- parsing and materialising (CPU-bound: worker processes) ---------------------------------------------
@@ -501,7 +509,7 @@ def _write_state(work: WorkDir, state: State, previous: State, settings: Setting
 
 def _reset_work(work: WorkDir) -> None:
     """update starts a run: results of an earlier run in the same folder must not leak into this one."""
-    for name in ("rdfs", "ledger", "results", "partner_results", "plan", "health"):
+    for name in ("rdfs", "ledger", "results", "partner_results", "plan", "health", "requests"):
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 
@@ -591,5 +599,6 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
         "registration_errors": extra["registration_errors"], "ledger_errors": ledger.errors,
         "ledger_proposals": sorted(state.proposals), "inputs": _input_hashes(settings.repo_root),
     })
+    write_json(work.requests("update"), extra["requests"])
     usable = bool(versions) or not all(s.status == "stale" for s in state.sources.values())
-    return UpdateReport(len(groups), len(versions), written, reused, stale, usable)
+    return UpdateReport(len(groups), len(versions), written, reused, stale, usable, extra["requests"])
