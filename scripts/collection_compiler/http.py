@@ -317,7 +317,9 @@ def _describe(error: Exception, timeout: float) -> str:
     if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
         return f"timed out after {timeout:g} s"
     cause: BaseException | None = error
-    while cause is not None:  # the OS error under urllib3's and requests' wrappers names the failure best
+    for _ in range(10):  # the OS error under urllib3's and requests' wrappers names the failure best
+        if cause is None:
+            break
         if type(cause).__module__ == "builtins" and isinstance(cause, OSError):
             return f"connection failed ({type(cause).__name__})"
         cause = cause.__cause__ or cause.__context__ or next(
