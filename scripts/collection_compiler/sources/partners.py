@@ -21,6 +21,7 @@ class PartnerState(TypedDict, total=False):
     commit: str
     etag: str
 
+
 PARTNER_VERSION = "latest"
 # Collection fields an entry does not inherit: identity and structure, and the partner's site `config`
 # (inheriting it put the partner's splash texts and logo into every entry of the predecessor). The
@@ -37,6 +38,16 @@ def commit_url(settings: Settings, registration: Registration) -> str:
 
 def collection_url(settings: Settings, registration: Registration) -> str:
     return f"{settings.github_raw}/{registration.repository}/{registration.branch}/{registration.collection_file_name}"
+
+
+def known_head(record: dict[str, Any]) -> PartnerState | None:
+    """The commit and ETag a previous run recorded for a partner (None when it recorded no commit)."""
+    if not isinstance(record.get("commit"), str):
+        return None
+    head: PartnerState = {"commit": record["commit"]}
+    if isinstance(record.get("etag"), str):
+        head["etag"] = record["etag"]
+    return head
 
 
 def branch_commit(client: HttpClient, settings: Settings, registration: Registration,

@@ -152,8 +152,7 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
                     and _in_previous(settings.previous, candidate.resource_id, candidate.version_id))
 
     def previous_head(partner_id: str) -> partner_source.PartnerState | None:
-        known = previous.partners.get(partner_id) or {}
-        return {k: known[k] for k in ("commit", "etag") if isinstance(known.get(k), str)} or None  # type: ignore[return-value]
+        return partner_source.known_head(previous.partners.get(partner_id) or {})
 
     shares = zenodo.SHARED_LISTING if helper is not None and helper.listing else None
     with HttpClient(settings, shares=shares) as client, ThreadPoolExecutor(1) as background:
