@@ -100,4 +100,5 @@ def test_a_run_under_enforced_limits_publishes_everything_and_its_rerun_download
     assert again.written == 0 and again.reused == again.versions
     assert {r.path for r in limited.zenodo.log} == {"/api/records"}  # only the search pages
     assert all(r.path.startswith("/api/repos/") and "/commits/" in r.path for r in limited.github.log)
+    assert all("if-none-match" in r.headers for r in limited.github.log)  # answered 304: no GitHub budget spent
     assert "zenodo" not in again.requests and "github-raw" not in again.requests
