@@ -102,3 +102,30 @@ def test_a_run_under_enforced_limits_publishes_everything_and_its_rerun_download
     assert all(r.path.startswith("/api/repos/") and "/commits/" in r.path for r in limited.github.log)
     assert all("if-none-match" in r.headers for r in limited.github.log)  # answered 304: no GitHub budget spent
     assert "zenodo" not in again.requests and "github-raw" not in again.requests
+
+
+def test_a_held_back_version_is_neither_downloaded_nor_checked_again(world: DemoWorld, tmp_path: Path):
+    from collection_compiler.validation.stage import validate_work
+
+    broken_04 = rdf_for(0, 1).replace(b"weights:", b"unknown_weights:")  # parses, fails validation
+    world.zenodo.add(FakeRecord(80_001, 80_000, "2024-06-01T00:00:00+00:00", ["bioimage.io"],
+                                {"rdf.yaml": broken_04}, "Broken 0.4"))
+    world.zenodo.add(FakeRecord(90_001, 90_000, "2024-06-02T00:00:00+00:00", ["bioimage.io"],
+                                {"rdf.yaml": MODEL_05.format(i=9, v=1).encode()}, "Broken 0.5"))
+    held = {"10.5281/zenodo.80000/80001", "10.5281/zenodo.90000/90001"}
+    site = tmp_path / "site"
+
+    def run_checked(settings: Settings) -> dict:
+        update(settings)
+        validate_work(settings, perform_io=False)
+        build(settings, site=False)
+        return json.loads((site / "health.json").read_text())
+
+    first = run_checked(world.settings(out=site, work_dir=tmp_path / "w1"))
+    assert held <= set(first["held_back"])
+    world.zenodo.log.clear()
+    again = run_checked(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert not world.zenodo.requests_to(r"/files/")  # published or held back: nothing downloaded again
+    assert held <= set(again["held_back"])  # still held back, for the same reasons
+    assert again["stages"]["validate"]["validated"] == 0  # every result reused, the held-back ones included
+    assert not (site / "rdfs/10.5281/zenodo.80000").exists()

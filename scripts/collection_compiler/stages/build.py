@@ -29,6 +29,7 @@ from ..state import read_published
 from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
 from . import build_record
+from . import held_back as held_back_versions
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     write_json(tree.partner_details, partners)
     publish_file(work.download_counts, tree.download_counts)
     write_json(tree.health, health_document(work, entries, published, held_back))
+    held_back_versions.keep(tree, work, held_back, settings.previous)
     publish_file(work.source_state, tree.source_state)
     write_json(tree.published_index, dict(sorted(records.items())), indent=None)
     publish_schemas(tree.schemas)

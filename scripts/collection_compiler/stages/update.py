@@ -90,24 +90,24 @@ class UpdateReport:
 # ---- collecting candidates ---------------------------------------------------------------------------------
 
 def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
-    """The previous deploy's RDF of a version, if it has one."""
+    """The previous deploy's RDF of a version (published or held back), if it has one."""
     if settings.previous is None or not _in_previous(settings.previous, rid, vid):
         return None
-    return SiteTree(settings.previous).rdf(rid, vid)
+    return SiteTree(settings.previous).kept_rdf(rid, vid)
 
 
 def _in_previous(previous: Path, rid: str, vid: str) -> bool:
-    """Whether the previous deploy publishes the version: its `state/published.json` says so without a `stat`
-    per version (a large share of a no-change run on a slow disk)."""
+    """Whether the previous deploy publishes the version or keeps it held back: its `state/published.json` says
+    the first without a `stat` per version (a large share of a no-change run on a slow disk)."""
     published = _published(previous)
-    if published is not None:
-        return f"{rid}/{vid}" in published
+    if published is not None and f"{rid}/{vid}" in published:
+        return True
     return _exists(previous, rid, vid)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _exists(previous: Path, rid: str, vid: str) -> bool:
-    return SiteTree(previous).rdf(rid, vid).is_file()
+    return SiteTree(previous).kept_rdf(rid, vid).is_file()
 
 
 @functools.lru_cache(maxsize=4)
