@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -127,10 +127,9 @@ class HttpClient:
         `json` is sent as the body, `params` are added to the query string. `token`: a request the compiler
         builds to the GitHub API, which carries the token (never after a redirect). `untrusted`: a URL from an
         RDF or a partner file (see `outbound`)."""
-        chunks: list[bytes] = []
-        response = self._send(self._call(method, url, max_bytes, ok, headers, json, params, token, untrusted),
-                              chunks.append)
-        return Response(response.url, response.status, b"".join(chunks), response.headers)
+        body = _Memory()
+        response = self._send(self._call(method, url, max_bytes, ok, headers, json, params, token, untrusted), body)
+        return Response(response.url, response.status, b"".join(body.chunks), response.headers)
 
     def get(self, url: str, **kwargs: Any) -> Response:
         return self.request("GET", url, **kwargs)
@@ -144,9 +143,9 @@ class HttpClient:
         part = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with part.open("wb") as sink:
+            with part.open("wb") as file:
                 self._send(self._call("GET", url, max_bytes, (200,), None, None, None, False, untrusted),
-                           _writer(sink))
+                           _File(file))
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
@@ -177,11 +176,12 @@ class HttpClient:
         limit = self.settings.max_download_bytes if max_bytes is None else max_bytes
         return _Call(method, url, dict(headers or {}), body, frozenset(ok), limit, token, untrusted)
 
-    def _send(self, call: _Call, sink: Callable[[bytes], None]) -> _Answer:
+    def _send(self, call: _Call, sink: _Sink) -> _Answer:
         attempts = self.settings.http_retries + 1
         deadline = min(time.monotonic() + self.settings.request_deadline, self._stage_end)
         last, status = "no attempt made", None
         for attempt in range(attempts):
+            sink.reset()  # an attempt that broke off mid-body leaves nothing behind
             try:
                 return self._attempt(call, sink, deadline)
             except _Retry as retry:
@@ -194,7 +194,7 @@ class HttpClient:
                 self._sleep(min(wait, max(0.0, deadline - time.monotonic())))
         raise FetchError(call.url, f"{last} (after {attempts} attempts)", status)
 
-    def _attempt(self, call: _Call, sink: Callable[[bytes], None], deadline: float) -> _Answer:
+    def _attempt(self, call: _Call, sink: _Sink, deadline: float) -> _Answer:
         """One request and its redirects: the answer, FetchError when final, _Retry when worth another attempt."""
         with self._count_lock:
             self.requests_made += 1
@@ -252,7 +252,7 @@ class HttpClient:
         return headers
 
     def _exchange(self, call: _Call, method: str, url: str, body: bytes | None, hop: int, budget: ratelimit.Budget,
-                  deadline: float, sink: Callable[[bytes], None]) -> _Answer:
+                  deadline: float, sink: _Sink) -> _Answer:
         left = deadline - time.monotonic()
         if left <= 0:
             budget.answered({}, 0, None)
@@ -270,7 +270,7 @@ class HttpClient:
             return self._answer(call, r, retry_after, deadline, sink)
 
     def _answer(self, call: _Call, r: requests.Response, retry_after: float | None, deadline: float,
-                sink: Callable[[bytes], None]) -> _Answer:
+                sink: _Sink) -> _Answer:
         location = r.headers.get("Location") if r.status_code in REDIRECT_STATUS else None
         if location:
             return _Answer(r.url, r.status_code, r.headers, location)
@@ -306,11 +306,35 @@ class _Answer:
     location: str | None  # where a redirect points
 
 
-def _writer(sink: BinaryIO) -> Callable[[bytes], None]:
-    def write(chunk: bytes) -> None:
-        sink.write(chunk)
+class _Sink(Protocol):
+    """Where a body goes, a chunk at a time; emptied before each attempt."""
 
-    return write
+    def write(self, chunk: bytes) -> object: ...
+
+    def reset(self) -> None: ...
+
+
+class _Memory:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+
+    def reset(self) -> None:
+        self.chunks.clear()
+
+
+class _File:
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+
+    def reset(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
 
 
 def _describe(error: Exception, timeout: float) -> str:
@@ -340,7 +364,7 @@ def _reason(r: requests.Response) -> str:
     return f": {message}" if isinstance(message, str) and message else ""
 
 
-def _read_capped(r: requests.Response, url: str, limit: int, deadline: float, sink: Callable[[bytes], None]) -> None:
+def _read_capped(r: requests.Response, url: str, limit: int, deadline: float, sink: _Sink) -> None:
     """The body to `sink`, at most `limit` bytes once decoded (a compressed body is decoded here, a chunk at a
     time, so a small body cannot unpack beyond the cap or hold more than a chunk in memory), within `deadline`
     (a server sending a byte every few seconds is cut off)."""
@@ -358,7 +382,7 @@ def _read_capped(r: requests.Response, url: str, limit: int, deadline: float, si
                 size += len(piece)
                 if size > limit:
                     raise FetchError(url, f"response exceeds the limit of {limit} bytes")
-                sink(piece)
+                sink.write(piece)
             if time.monotonic() > deadline:
                 raise FetchError(url, "the answer took longer than the request's deadline")
     except zlib.error as e:

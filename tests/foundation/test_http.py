@@ -295,3 +295,34 @@ def test_a_capped_download_streams_to_disk_in_bounded_memory(tmp_path: Path):
         with pytest.raises(FetchError, match="exceeds the limit of 10000000 bytes"):
             client.download(server.url + "/bomb", tmp_path / "capped.bin", max_bytes=10_000_000)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.bin"]  # no partial file left
+
+
+@contextmanager
+def _breaking_server() -> Iterator[str]:
+    """Breaks off its first answer half-way, then answers whole."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for attempt in range(2):
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+                connection.sendall(head + (b"01234" if attempt == 0 else b"0123456789"))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def test_an_attempt_broken_off_mid_body_leaves_nothing_behind(tmp_path: Path):
+    client = HttpClient(settings.Settings(http_retries=1, http_backoff=0.01))
+    with _breaking_server() as url:
+        assert client.get(url + "/x").content == b"0123456789"
+    with _breaking_server() as url:
+        assert client.download(url + "/x", tmp_path / "f.bin").read_bytes() == b"0123456789"
