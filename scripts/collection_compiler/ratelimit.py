@@ -49,9 +49,11 @@ class Window:
     def ours(self, count: int) -> int:
         return int(count * self.share)
 
-    def roll(self, now: float) -> None:
+    def roll(self, now: float, in_flight: int) -> None:
+        """A new window once the last one ended. Requests still on their way may arrive in it and count there."""
         if now >= self.reset_at:
-            self.remaining, self.reset_at, self.told = max(1, self.ours(self.limit)), now + self.period, False
+            self.remaining = max(1, self.ours(self.limit) - in_flight)
+            self.reset_at, self.told = now + self.period, False
 
 
 def parse_limits(spec: str) -> dict[str, list[Window]]:
@@ -108,7 +110,7 @@ class Budget:
         if self.paused_until > now:
             return self.paused_until - now
         for window in self.windows:
-            window.roll(now)
+            window.roll(now, self.in_flight)
         return max([w.reset_at - now for w in self.windows if w.remaining <= 0], default=0.0)
 
     def answered(self, headers: Mapping[str, str], status: int, retry_after: float | None) -> None:
