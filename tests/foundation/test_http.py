@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -244,24 +244,22 @@ def test_untrusted_urls_must_not_reach_private_addresses_unless_allowed():
 
 
 @contextmanager
-def _trickling_server(interval: float) -> Iterator[str]:
-    """Answers with a large body and then sends one byte every `interval` seconds."""
+def _scripted_server(answer: Callable[[socket.socket, int], None], connections: int) -> Iterator[str]:
+    """A server that reads each of its first `connections` requests and lets `answer(connection, n)` reply."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
-        try:
-            connection, _ = listener.accept()
-        except OSError:
-            return
-        with connection:
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for n in range(connections):
             try:
-                while True:
-                    connection.sendall(b"x")
-                    time.sleep(interval)
+                connection, _ = listener.accept()
             except OSError:
                 return
+            with connection:
+                connection.recv(65536)
+                try:
+                    answer(connection, n)
+                except OSError:
+                    return
 
     threading.Thread(target=serve, daemon=True).start()
     try:
@@ -270,8 +268,22 @@ def _trickling_server(interval: float) -> Iterator[str]:
         listener.close()
 
 
+def _trickle(connection: socket.socket, _: int) -> None:
+    """A large body announced, then one byte every 0.2 s."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+    while True:
+        connection.sendall(b"x")
+        time.sleep(0.2)
+
+
+def _break_off_first(connection: socket.socket, n: int) -> None:
+    """The first answer breaks off half-way, the next is whole."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+    connection.sendall(head + (b"01234" if n == 0 else b"0123456789"))
+
+
 def test_every_request_has_an_overall_deadline():
-    with _trickling_server(interval=0.2) as url:
+    with _scripted_server(_trickle, connections=1) as url:
         client = HttpClient(settings.Settings(http_retries=0, http_timeout=5.0, request_deadline=1.0))
         started = time.monotonic()
         with pytest.raises(FetchError, match="deadline"):
@@ -297,32 +309,9 @@ def test_a_capped_download_streams_to_disk_in_bounded_memory(tmp_path: Path):
         assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.bin"]  # no partial file left
 
 
-@contextmanager
-def _breaking_server() -> Iterator[str]:
-    """Breaks off its first answer half-way, then answers whole."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        for attempt in range(2):
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
-            with connection:
-                connection.recv(65536)
-                head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
-                connection.sendall(head + (b"01234" if attempt == 0 else b"0123456789"))
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
-
-
 def test_an_attempt_broken_off_mid_body_leaves_nothing_behind(tmp_path: Path):
     client = HttpClient(settings.Settings(http_retries=1, http_backoff=0.01))
-    with _breaking_server() as url:
+    with _scripted_server(_break_off_first, connections=2) as url:
         assert client.get(url + "/x").content == b"0123456789"
-    with _breaking_server() as url:
+    with _scripted_server(_break_off_first, connections=2) as url:
         assert client.download(url + "/x", tmp_path / "f.bin").read_bytes() == b"0123456789"
