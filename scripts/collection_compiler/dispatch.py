@@ -76,6 +76,7 @@ def dispatch_partner(client: HttpClient | None, settings: Settings, registration
         return Outcome(registration.id, len(entries), "failed", wildcard, "GITHUB_TOKEN is not set", now)
     try:
         client.request("POST", dispatch_url(settings, registration), json=body, ok=(200, 204), max_bytes=100_000,
+                       token=True,
                        headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"})
     except FetchError as e:
         return Outcome(registration.id, len(entries), "failed", wildcard,

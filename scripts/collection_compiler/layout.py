@@ -12,6 +12,8 @@ Work folder (`--work-dir`):
     partner_results/<partner>/<rid>/<vid>/summaries.json   gathered partner sub-summaries (gather stage)
     plan/…                               pending matrices (plan stage)
     health/<stage>.json                  each stage's part of the health report
+    requests/<stage>.json                each stage's requests per endpoint class (its rate-limit budget); in
+                                         health.json, but not an input of the tree's digest (`build_record`)
     download_counts.json, partners.json, source_state.json
 
 Published tree (`--out`, and `--previous` for the last deploy):
@@ -19,7 +21,8 @@ Published tree (`--out`, and `--previous` for the last deploy):
     rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, pending/<partner>.json,
     state/sources.json (fingerprints that make the next run incremental), state/published.json (the versions
     the tree holds, with the digest and outcome of their test summaries), state/build.json (the digest of the
-    build's inputs), index.html and the site.
+    build's inputs), state/held/<rid>/<vid>/{rdf.yaml,results.json} (held-back versions: their RDF and our
+    check results, so the next run neither downloads nor checks them again), index.html and the site.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class WorkDir:
         path = self.rdf(rid, vid)
         if previous is None or path.is_file():
             return path
-        return SiteTree(previous).rdf(rid, vid)
+        return SiteTree(previous).kept_rdf(rid, vid)
 
     def ledger_proposal(self, rid: str) -> Path:
         return id_path(self.root / "ledger", rid) / "resource.yaml"
@@ -91,6 +94,9 @@ class WorkDir:
 
     def health(self, stage: str) -> Path:
         return self.root / "health" / f"{stage}.json"
+
+    def requests(self, stage: str) -> Path:
+        return self.root / "requests" / f"{stage}.json"
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,23 @@ class SiteTree:
     def test_summary(self, rid: str, vid: str) -> Path:
         return self.version_dir(rid, vid) / "test_summary.yaml"
 
+    def held_dir(self, rid: str, vid: str) -> Path:
+        return id_path(self.held, rid, vid)
+
+    def held_rdf(self, rid: str, vid: str) -> Path:
+        return self.held_dir(rid, vid) / "rdf.yaml"
+
+    def held_results(self, rid: str, vid: str) -> Path:
+        return self.held_dir(rid, vid) / "results.json"
+
+    def kept_rdf(self, rid: str, vid: str) -> Path:
+        """The version's RDF in this tree: published, else held back (the published path when neither)."""
+        published = self.rdf(rid, vid)
+        if published.is_file():
+            return published
+        held = self.held_rdf(rid, vid)
+        return held if held.is_file() else published
+
     def summary_json(self, rid: str, vid: str) -> Path:
         return self.version_dir(rid, vid) / "summary.json"
 
@@ -151,3 +174,7 @@ class SiteTree:
     @property
     def build_record(self) -> Path:
         return self.root / "state" / "build.json"
+
+    @property
+    def held(self) -> Path:
+        return self.root / "state" / "held"

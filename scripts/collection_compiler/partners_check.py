@@ -131,7 +131,7 @@ def check_test_summaries(client: HttpClient, settings: Settings, registration: R
         return
     url = f"{settings.github_api}/repos/{ts.repository}/branches/{ts.deploy_branch}"
     try:
-        client.get_json(url, max_bytes=1_000_000)
+        client.get_json(url, max_bytes=1_000_000, token=True)
     except FetchError as e:
         report.add(f"{ts.repository}@{ts.deploy_branch}", "test summaries",
                    f"test_summaries: repository or branch not found ({e.reason})")

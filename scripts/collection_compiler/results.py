@@ -80,7 +80,9 @@ def previous_result(previous: Path | None, rid: str, vid: str, checker: str, che
                     rdf_sha256: str) -> CheckResult | None:
     """The result of `checker` at `checker_version` for this exact RDF in the previous deploy, if any."""
     summary = read_previous_test_summary(previous, rid, vid)
-    if summary is None or summary.get("rdf_sha256") != rdf_sha256:
+    if summary is None:
+        return _held_back_result(previous, rid, vid, checker, checker_version, rdf_sha256)
+    if summary.get("rdf_sha256") != rdf_sha256:
         return None
     ours = (summary.get("tests") or {}).get("bioimageio") or []
     details = [
@@ -91,6 +93,22 @@ def previous_result(previous: Path | None, rid: str, vid: str, checker: str, che
     if not details:
         return None
     return CheckResult(checker, checker_version, rdf_sha256, combined_status(d.get("status") for d in details), details)
+
+
+def _held_back_result(previous: Path | None, rid: str, vid: str, checker: str, checker_version: str,
+                      rdf_sha256: str) -> CheckResult | None:
+    """The result kept for a version the previous deploy held back (`stages.held_back`), if it matches."""
+    if previous is None:
+        return None
+    kept = read_json(SiteTree(previous).held_results(rid, vid), default=None)
+    for data in kept if isinstance(kept, list) else []:
+        try:
+            result = CheckResult.from_json(data)
+        except (KeyError, TypeError):
+            continue
+        if (result.checker, result.checker_version, result.rdf_sha256) == (checker, checker_version, rdf_sha256):
+            return result
+    return None
 
 
 def combined_status(statuses: Iterable[str]) -> str:

@@ -247,7 +247,7 @@ class GitHubRepo:
         self.http, self.owner, self.base = http, owner, f"{api}/repos/{owner}/{name}"
 
     def _call(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
-        response = self.http.request(method, self.base + path, ok=ok, max_bytes=20_000_000,
+        response = self.http.request(method, self.base + path, ok=ok, max_bytes=20_000_000, token=True,
                                      headers={"Accept": "application/vnd.github+json"}, **kwargs)
         return response.json() if response.content else None
 

@@ -40,6 +40,14 @@ class Settings:
     # CLI (issue 19): validation's file checks of one description stop waiting after this many seconds; the
     # files left are reported as "could not check", never as available
     file_check_budget: float = 60.0
+    # politeness and outbound requests (issues 18, 22): the services' published limits as starting budgets
+    # (`ratelimit`: class=N/SECONDS[+N/SECONDS]; the answers' headers correct them), hosts that untrusted URLs
+    # may name although they resolve to private addresses (`outbound`: host or host:port, comma-separated), one
+    # request's overall deadline and a stage's network time budget (seconds)
+    rate_limits: str = "zenodo-search=30/60;zenodo=60/60+2000/3600;github-api=1000/3600"
+    allowed_hosts: str = ""
+    request_deadline: float = 600.0
+    stage_budget: float = 3600.0
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
@@ -62,7 +70,8 @@ class Settings:
 
 _PATH_FIELDS = {"repo_root", "work_dir", "out", "previous"}
 _INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes"}
-_FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_budget"}
+_FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_budget", "request_deadline",
+                 "stage_budget"}
 
 
 def _type_of(name: str) -> type:

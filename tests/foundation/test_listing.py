@@ -40,7 +40,8 @@ def settings_for(server: FakeZenodo) -> Settings:
 def listing(server: FakeZenodo, helper: zenodo.ListingHelper | None = None, config: zenodo.ZenodoConfig = CONFIG
             ) -> list[Any]:
     settings = settings_for(server)
-    with HttpClient(settings) as client:
+    shares = zenodo.SHARED_LISTING if helper is not None and helper.listing else None
+    with HttpClient(settings, shares=shares) as client:
         return zenodo.list_records(client, settings, config, helper)
 
 

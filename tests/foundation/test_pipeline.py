@@ -40,7 +40,12 @@ def health(out: Path) -> dict[str, Any]:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file's bytes; health.json without its `requests` (each run's own waits and remaining budget)."""
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    if "health.json" in files:
+        files["health.json"] = json_bytes({k: v for k, v in json.loads(files["health.json"]).items()
+                                           if k != "requests"})
+    return files
 
 
 def test_first_run_publishes_every_usable_resource(world: DemoWorld):
@@ -238,7 +243,7 @@ def test_a_tree_built_from_the_same_inputs_is_left_alone(world: DemoWorld, tmp_p
 
 
 def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorld, tmp_path: Path):
-    from collection_compiler.stages.build_record import WORK_INPUTS
+    from collection_compiler.stages.build_record import WORK_INPUTS, WORK_REPORTS
     from collection_compiler.stages.run import run
 
     full = world.settings(out=tmp_path / "full", work_dir=tmp_path / "work")
@@ -247,7 +252,7 @@ def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorl
     assert {"results", "partner_results", "plan", "ledger"} <= {p.name for p in work.iterdir()}
     copy = tmp_path / "inputs-only"
     copy.mkdir()
-    for name in WORK_INPUTS | {"rdfs"}:  # and the RDFs, which the index names by their sha256
+    for name in WORK_INPUTS | WORK_REPORTS | {"rdfs"}:  # and the RDFs, which the index names by their sha256
         if (work / name).is_dir():
             shutil.copytree(work / name, copy / name)
         elif (work / name).is_file():

@@ -94,7 +94,7 @@ def settings(tmp_path: Path):
     from collection_compiler.settings import Settings
 
     return Settings(repo_root=REPO, http_retries=0, http_backoff=0.0, concurrency=4,
-                    site_url="https://example.org/zoo")
+                    site_url="https://example.org/zoo", allowed_hosts="127.0.0.1")  # documents served locally
 
 
 @pytest.fixture

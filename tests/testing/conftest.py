@@ -276,4 +276,5 @@ def http_folder() -> Iterator[Callable[[Path], str]]:
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
-    return Settings(work_dir=tmp_path / "work", http_retries=0, http_timeout=10)
+    # the test servers run on 127.0.0.1, which URLs from descriptions may not name otherwise
+    return Settings(work_dir=tmp_path / "work", http_retries=0, http_timeout=10, allowed_hosts="127.0.0.1")

@@ -75,7 +75,7 @@ def test_matrix_entry_run_and_reuse(settings, models, http_folder, tmp_path):
 
 def test_cli_matrix_and_entry_commands(settings, models, http_folder, tmp_path, capsys):
     _work(settings, models, http_folder)
-    common = ["--work-dir", str(settings.work_dir), "--device", "cpu"]
+    common = ["--work-dir", str(settings.work_dir), "--device", "cpu", "--allowed-hosts", "127.0.0.1"]
     assert cli.main(["test", "--matrix", "--output", str(tmp_path / "m.json"), *common]) == 0
     assert len(json.loads((tmp_path / "m.json").read_text())["include"]) == 4
     entry = json.dumps({"resource_id": RID, "version_id": VID, "weight_format": "torchscript"})

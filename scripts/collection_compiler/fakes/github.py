@@ -8,6 +8,10 @@ For review pull requests it also serves the Git refs API (read/create/update a b
 (read and commit one file to a branch, through git plumbing on the real repository), pull requests (list
 with `head`/`state` filters, create, read, update), issue comments (list, create, edit) and labels. Pull
 requests and comments live in memory (`pulls`, `comments`); branches and commits live in git.
+
+The API enforces a rate limit (GitHub's hourly budget scaled to `api_limit` per `period` seconds) with GitHub's
+headers and 429 answers; a commit answers with an `ETag`, and a request whose `If-None-Match` names the current
+one gets 304, which costs no budget, as on GitHub.
 """
 
 from __future__ import annotations
@@ -35,9 +39,13 @@ class Dispatch:
     headers: dict[str, str]
 
 
+API = r"^/api/"
+
+
 class FakeGitHub(FakeServer):
-    def __init__(self, repos_root: Path, latency: float = 0.0):
+    def __init__(self, repos_root: Path, latency: float = 0.0, api_limit: int = 100, period: int = 1):
         super().__init__(latency)
+        self.limit(API, api_limit, period)
         self.repos_root = Path(repos_root)
         self.dispatches: list[Dispatch] = []
         self.dispatch_replies: dict[str, tuple[int, str]] = {}
@@ -97,11 +105,17 @@ class FakeGitHub(FakeServer):
             return Reply.not_found()
         return Reply.json({"full_name": f"{m[1]}/{m[2]}", "default_branch": "main", "private": False})
 
-    def _commit(self, _: Request, m: re.Match[str]) -> Reply:
+    def _commit(self, request: Request, m: re.Match[str]) -> Reply:
         repo = self.repo_dir(m[1], m[2])
         sha = self._sha(repo, m[3]) if repo else None
-        return Reply.json({"sha": sha, "commit": {"message": ""}}) if sha else Reply.json(
-            {"message": f"No commit found for SHA: {m[3]}"}, 422)
+        if not sha:
+            return Reply.json({"message": f"No commit found for SHA: {m[3]}"}, 422)
+        etag = f'"{sha}"'
+        if request.headers.get("if-none-match") == etag:
+            return Reply(304, b"", {"ETag": etag})
+        reply = Reply.json({"sha": sha, "commit": {"message": ""}})
+        reply.headers["ETag"] = etag
+        return reply
 
     def _branch(self, _: Request, m: re.Match[str]) -> Reply:
         repo = self.repo_dir(m[1], m[2])

@@ -1,4 +1,4 @@
-"""A small real HTTP server on 127.0.0.1 with a route table, a request log and fault injection.
+"""A small real HTTP server on 127.0.0.1 with a route table, a request log, fault injection and rate limits.
 
 The offline demo and the tests use it (through the Zenodo and GitHub fakes) in place of the real services.
 """
@@ -6,6 +6,7 @@ The offline demo and the tests use it (through the Zenodo and GitHub fakes) in p
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -57,12 +58,42 @@ class Fault:
     hang: float = 0.0
 
 
+@dataclass
+class RateLimit:
+    """At most `limit` requests to paths matching `pattern` per window of `period` whole seconds, as Zenodo and
+    GitHub enforce them: windows start at multiples of the period (so the reset is a whole Unix second), every
+    answer carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`, and a request beyond the budget draws 429
+    with `Retry-After`. A 304 (a conditional request that found nothing new) is free, as on GitHub."""
+
+    pattern: re.Pattern[str]
+    limit: int
+    period: int
+    window: int = -1
+    used: int = 0
+
+    def take(self, now: float) -> tuple[bool, dict[str, str]]:
+        """Whether the request is within the budget, and the headers its answer carries."""
+        window = math.floor(now / self.period)
+        if window != self.window:
+            self.window, self.used = window, 0
+        allowed = self.used < self.limit
+        self.used += allowed
+        reset = (window + 1) * self.period
+        headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.limit - self.used),
+                   "X-RateLimit-Reset": str(reset)}
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
+        return allowed, headers
+
+
 class FakeServer:
     def __init__(self, latency: float = 0.0):
         self.latency = latency
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.log: list[Request] = []
         self.faults: list[Fault] = []
+        self.limits: list[RateLimit] = []
+        self.throttled = 0  # requests answered 429 for being beyond a rate limit
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -74,6 +105,23 @@ class FakeServer:
              hang: float = 0.0) -> None:
         with self._lock:
             self.faults.append(Fault(re.compile(pattern), status, times, retry_after, hang))
+
+    def limit(self, pattern: str, limit: int, period: int) -> None:
+        """Enforce a rate limit on paths matching `pattern` (the first matching limit counts a request);
+        `limit` 0 removes the limits on that pattern."""
+        with self._lock:
+            self.limits = [rl for rl in self.limits if rl.pattern.pattern != pattern]
+            if limit > 0:
+                self.limits.append(RateLimit(re.compile(pattern), limit, period))
+
+    def _rate_limit(self, path: str) -> tuple[RateLimit | None, bool, dict[str, str]]:
+        with self._lock:
+            for rate_limit in self.limits:
+                if rate_limit.pattern.search(path):
+                    allowed, headers = rate_limit.take(time.time())
+                    self.throttled += not allowed
+                    return rate_limit, allowed, headers
+        return None, True, {}
 
     def _fault_for(self, path: str) -> Fault | None:
         with self._lock:
@@ -88,6 +136,17 @@ class FakeServer:
             self.log.append(request)
         if self.latency:
             time.sleep(self.latency)
+        rate_limit, allowed, limit_headers = self._rate_limit(request.path)
+        if not allowed:
+            return Reply(429, b'{"message": "rate limit exceeded"}', limit_headers)
+        reply = self._reply(request)
+        if reply.status == 304 and rate_limit is not None:
+            with self._lock:
+                rate_limit.used = max(0, rate_limit.used - 1)
+                limit_headers["X-RateLimit-Remaining"] = str(rate_limit.limit - rate_limit.used)
+        return Reply(reply.status, reply.body, {**reply.headers, **limit_headers})
+
+    def _reply(self, request: Request) -> Reply:
         fault = self._fault_for(request.path)
         if fault is not None:
             if fault.hang:
@@ -154,9 +213,10 @@ def _make_handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(reply.status)
             for key, value in reply.headers.items():
                 self.send_header(key, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.status != 304:
+                self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and reply.status != 304:
                 self.wfile.write(reply.body)
 
         do_GET = do_POST = do_PATCH = do_PUT = do_HEAD = do_DELETE = _serve

@@ -3,6 +3,9 @@
 Responses follow the shape of Zenodo's InvenioRDM API: `hits.hits[]` records with `id`, `conceptrecid`,
 `doi`, `conceptdoi`, `created`, `updated`, `metadata`, `files[]` (`key`, `size`, `checksum`, `links.self`),
 `stats` and `parent.access.owned_by`. Its base URL for `COLLECTION_ZENODO_API` is `<url>/api`.
+
+It enforces Zenodo's published rate limits scaled from a minute to a second (search 30, the rest of the API 60
+per window; `limit` changes them), with the same headers and 429 answers.
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ class FakeRecord:
     owner: int = 1
 
 
+SEARCH = r"^/api/records/?$"
+API = r"^/api/"
+
+
 class FakeZenodo(FakeServer):
-    def __init__(self, latency: float = 0.0):
+    def __init__(self, latency: float = 0.0, search_limit: int = 30, api_limit: int = 60, period: int = 1):
         super().__init__(latency)
+        self.limit(SEARCH, search_limit, period)  # checked first: a search counts against the search budget only
+        self.limit(API, api_limit, period)
         self.records: dict[int, FakeRecord] = {}
         self.route("GET", r"/api/records", self._search)
         self.route("GET", r"/api/records/(\d+)", self._record)

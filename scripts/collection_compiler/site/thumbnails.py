@@ -103,7 +103,7 @@ def _reuse(name: str, folder: Path, previous: Path | None) -> bool:
 
 def _fetch(client: HttpClient, url: str, folder: Path, settings: Settings) -> str | None:
     try:
-        data = client.get(url, max_bytes=settings.max_cover_bytes).content
+        data = client.get(url, max_bytes=settings.max_cover_bytes, untrusted=True).content
         thumb, ext = make_thumbnail(data)
     except (FetchError, CoverError) as e:
         log.warning("cover %s: %s; the placeholder is shown instead", url, e)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from .. import ids, yamlio
 from ..http import FetchError, HttpClient
@@ -13,6 +13,14 @@ from ..partners_registry import Registration
 from ..rdf import resolve_url
 from ..settings import Settings
 from .candidates import Candidate, SourceOutcome, fingerprint
+
+
+class PartnerState(TypedDict, total=False):
+    """What the next run needs to know of a partner's branch."""
+
+    commit: str
+    etag: str
+
 
 PARTNER_VERSION = "latest"
 # Collection fields an entry does not inherit: identity and structure, and the partner's site `config`
@@ -32,12 +40,32 @@ def collection_url(settings: Settings, registration: Registration) -> str:
     return f"{settings.github_raw}/{registration.repository}/{registration.branch}/{registration.collection_file_name}"
 
 
-def branch_commit(client: HttpClient, settings: Settings, registration: Registration) -> str:
+def known_head(record: dict[str, Any]) -> PartnerState | None:
+    """The commit and ETag a previous run recorded for a partner (None when it recorded no commit)."""
+    if not isinstance(record.get("commit"), str):
+        return None
+    head: PartnerState = {"commit": record["commit"]}
+    if isinstance(record.get("etag"), str):
+        head["etag"] = record["etag"]
+    return head
+
+
+def branch_commit(client: HttpClient, settings: Settings, registration: Registration,
+                  previous: PartnerState | None = None) -> PartnerState:
+    """The branch head and its `ETag`. Asked conditionally when the previous run's answer had one: a 304 (the
+    same commit) costs no rate-limit budget on GitHub."""
     url = commit_url(settings, registration)
-    sha = client.get_json(url).get("sha")
+    known = previous or {}
+    etag, commit = known.get("etag"), known.get("commit")
+    conditional = {"If-None-Match": etag} if isinstance(etag, str) and isinstance(commit, str) else {}
+    response = client.get(url, max_bytes=1_000_000, token=True, headers=conditional, ok=(200, 304))
+    if response.status == 304 and conditional:
+        return {"commit": commit, "etag": etag}
+    sha = response.json().get("sha") if response.status == 200 else None
     if not isinstance(sha, str) or not sha:
         raise FetchError(url, "malformed commit response: no sha")
-    return sha
+    tag = response.headers.get("ETag")
+    return {"commit": sha, **({"etag": tag} if tag else {})}
 
 
 def partner_details(registration: Registration, collection: dict[str, Any]) -> dict[str, Any]:
@@ -96,17 +124,18 @@ def _fetch_remote(client: HttpClient, settings: Settings, base_url: str, entry: 
     url = resolve_url(base_url, source)
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"rdf_source {source!r} is not an http(s) URL or relative path")
-    data = client.get(url, max_bytes=settings.max_yaml_bytes).content
+    data = client.get(url, max_bytes=settings.max_yaml_bytes, untrusted=True).content
     return url, yamlio.load_mapping(data, url, settings.max_yaml_bytes)
 
 
-def collect(client: HttpClient, settings: Settings, registration: Registration, previous_commit: str | None
+def collect(client: HttpClient, settings: Settings, registration: Registration, previous: PartnerState | None
             ) -> SourceOutcome:
+    """The partner's entries as candidates, or `reused` when its branch is at the commit read before."""
     outcome = SourceOutcome(f"partner:{registration.id}")
     try:
-        commit = branch_commit(client, settings, registration)
-        outcome.state["commit"] = commit
-        if commit == previous_commit:
+        head = branch_commit(client, settings, registration, previous)
+        outcome.state.update(head)
+        if previous is not None and head["commit"] == previous.get("commit"):
             outcome.reused = True
             return outcome
         url = collection_url(settings, registration)
@@ -154,6 +183,6 @@ def _resolve_entries(client: HttpClient, settings: Settings, registration: Regis
 
 
 def collect_all(client: HttpClient, settings: Settings, registrations: list[Registration],
-                previous_commit: Callable[[str], str | None]) -> list[SourceOutcome]:
+                previous: Callable[[str], PartnerState | None]) -> list[SourceOutcome]:
     """Every partner, concurrently (the client bounds the requests in flight)."""
-    return list(client.map(lambda r: collect(client, settings, r, previous_commit(r.id)), registrations))
+    return list(client.map(lambda r: collect(client, settings, r, previous(r.id)), registrations))

@@ -29,6 +29,9 @@ HELPER_BATCH_PAGES = 16  # a helper's pages come back in batches, each while it 
 # A search's `total` is the server's word: pages beyond this many are read one by one until an empty one, not
 # planned (and claimed, and handed out in batches) ahead. A million records at 100 a page.
 MAX_PLANNED_PAGES = 10_000
+# While a helper process reads half of a listing, each process may spend half of the search budget: the server
+# counts both, and each sees only its own requests on their way.
+SHARED_LISTING = {"zenodo-search": 0.5}
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,11 @@ class ListingHelper:
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def listing(self) -> bool:
+        """Whether the helper is reading pages (then this process has half of the search budget)."""
+        return bool(self.batches)
+
 
 def list_records(client: HttpClient, settings: Settings, config: ZenodoConfig,
                  helper: ListingHelper | None = None) -> list[Candidate | str]:
@@ -205,7 +213,7 @@ def read_top_pages(settings: Settings, config: ZenodoConfig, limit: int) -> dict
     global _client
     assert _claims is not None, "a listing helper is started with its page claims"
     claims, taken = _claims, itertools.count()
-    _client = _client or HttpClient(settings)
+    _client = _client or HttpClient(settings, shares=SHARED_LISTING)
     return _read_claimed(_client, settings, config, lambda: claims.take(from_top=True) if next(taken) < limit else None,
                          settings.concurrency)
 

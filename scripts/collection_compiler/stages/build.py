@@ -32,6 +32,7 @@ from ..summaries import partner_lists, summarise_version, summary_inputs_digest
 from ..templates import Publication, collection_root, load_template
 from ..validation.validator import CHECKER as STATIC_CHECKER
 from . import build_record
+from . import held_back as held_back_versions
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +277,7 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
         "compiler_errors": (stages.get("validate") or {}).get("compiler_errors") or {},
         "dispatches": (stages.get("dispatch") or {}).get("dispatches", []),
         "stages": stages,
+        "requests": {p.stem: read_json(p) for p in sorted((work.root / "requests").glob("*.json"))},
     }
 
 
@@ -335,6 +337,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     write_json(tree.id_map, id_map(published, index, settings.site_url))
     publish_file(work.download_counts, tree.download_counts)
     write_json(tree.health, health_document(work, entries, published, held_back))
+    held_back_versions.keep(tree, work, held_back, settings.previous)
     publish_file(work.source_state, tree.source_state)
     write_json(tree.published_index, dict(sorted(records.items())), indent=None)
     publish_schemas(tree.schemas)

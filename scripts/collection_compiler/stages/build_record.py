@@ -44,6 +44,9 @@ class BuildRecord:
 # What `build` reads of the work folder, besides the RDFs the index names (a test builds from these alone).
 WORK_INPUTS = frozenset({"resources.json", "source_state.json", "download_counts.json", "partners.json", "health",
                          "results", "partner_results", "plan"})
+# Read but not digested: the run's own request counts (health.json `requests`), which differ from run to run and
+# alone never warrant building a tree again (nor a deploy commit).
+WORK_REPORTS = frozenset({"requests"})
 
 
 def folder_digest(root: Path, only: frozenset[str] | None = None) -> str:

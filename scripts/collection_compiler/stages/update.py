@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import nicknames, rdf, yamlio
+from .. import nicknames, ratelimit, rdf, yamlio
 from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
 from ..http import HttpClient
 from ..layout import SiteTree, WorkDir
@@ -83,34 +83,36 @@ class UpdateReport:
     reused: int = 0
     stale: list[str] = field(default_factory=list)
     usable: bool = True
+    requests: dict[str, ratelimit.BudgetReport] = field(default_factory=dict)  # by endpoint class
 
     def summary(self) -> str:
         stale = f"; stale: {', '.join(self.stale)}" if self.stale else ""
+        requests = f"; requests: {ratelimit.summary(self.requests)}" if self.requests else ""
         return (f"update: {self.resources} resources, {self.versions} versions "
-                f"({self.written} materialised, {self.reused} unchanged){stale}")
+                f"({self.written} materialised, {self.reused} unchanged){stale}{requests}")
 
 
 # ---- collecting candidates ---------------------------------------------------------------------------------
 
 def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
-    """The previous deploy's RDF of a version, if it has one."""
+    """The previous deploy's RDF of a version (published or held back), if it has one."""
     if settings.previous is None or not _in_previous(settings.previous, rid, vid):
         return None
-    return SiteTree(settings.previous).rdf(rid, vid)
+    return SiteTree(settings.previous).kept_rdf(rid, vid)
 
 
 def _in_previous(previous: Path, rid: str, vid: str) -> bool:
-    """Whether the previous deploy publishes the version: its `state/published.json` says so without a `stat`
-    per version (a large share of a no-change run on a slow disk)."""
+    """Whether the previous deploy publishes the version or keeps it held back: its `state/published.json` says
+    the first without a `stat` per version (a large share of a no-change run on a slow disk)."""
     published = _published(previous)
-    if published is not None:
-        return f"{rid}/{vid}" in published
+    if published is not None and f"{rid}/{vid}" in published:
+        return True
     return _exists(previous, rid, vid)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _exists(previous: Path, rid: str, vid: str) -> bool:
-    return SiteTree(previous).rdf(rid, vid).is_file()
+    return SiteTree(previous).kept_rdf(rid, vid).is_file()
 
 
 @functools.lru_cache(maxsize=4)
@@ -154,15 +156,17 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
                     and settings.previous is not None
                     and _in_previous(settings.previous, candidate.resource_id, candidate.version_id))
 
-    def previous_commit(partner_id: str) -> str | None:
-        return (previous.partners.get(partner_id) or {}).get("commit")
+    def previous_head(partner_id: str) -> partner_source.PartnerState | None:
+        return partner_source.known_head(previous.partners.get(partner_id) or {})
 
-    with HttpClient(settings) as client, ThreadPoolExecutor(1) as background:
+    shares = zenodo.SHARED_LISTING if helper is not None and helper.listing else None
+    with HttpClient(settings, shares=shares) as client, ThreadPoolExecutor(1) as background:
         # partners are read while Zenodo downloads; the client bounds the requests of both together
-        partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_commit)
+        partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_head)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
                                    pipeline.submit, pipeline.expect, helper)]
         outcomes += partners.result()
+        requests = client.budget_report()
     candidates: list[Candidate] = []
     details: dict[str, Any] = {}
     previous_by_origin = _by_origin(previous)
@@ -177,11 +181,14 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
             kept = previous.partners.get(pid) or {}
             fresh = {k: v for k, v in outcome.state.items() if not outcome.error}
             state.partners[pid] = {**kept, **fresh}
+            if fresh and "etag" not in fresh:
+                state.partners[pid].pop("etag", None)  # an ETag names the answer it came with, not a newer one
             if outcome.error and kept.get("commit"):
                 state.partners[pid]["commit"] = kept["commit"]  # re-read on recovery, even if unchanged
             details[pid] = state.partners[pid].get("details") or next(
                 r.to_json() for r in registrations if r.id == pid)
-    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors}
+    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors,
+                                  "requests": requests}
 
 
 # ---- parsing and materialising (CPU-bound: worker processes) ---------------------------------------------
@@ -509,7 +516,7 @@ def _write_state(work: WorkDir, state: State, previous: State, settings: Setting
 
 def _reset_work(work: WorkDir) -> None:
     """update starts a run: results of an earlier run in the same folder must not leak into this one."""
-    for name in ("rdfs", "uploads", "ledger", "results", "partner_results", "plan", "health"):
+    for name in ("rdfs", "uploads", "ledger", "results", "partner_results", "plan", "health", "requests"):
         shutil.rmtree(work.root / name, ignore_errors=True)
 
 
@@ -599,5 +606,6 @@ def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previou
         "registration_errors": extra["registration_errors"], "ledger_errors": ledger.errors,
         "ledger_proposals": sorted(state.proposals), "inputs": _input_hashes(settings.repo_root),
     })
+    write_json(work.requests("update"), extra["requests"])
     usable = bool(versions) or not all(s.status == "stale" for s in state.sources.values())
-    return UpdateReport(len(groups), len(versions), written, reused, stale, usable)
+    return UpdateReport(len(groups), len(versions), written, reused, stale, usable, extra["requests"])

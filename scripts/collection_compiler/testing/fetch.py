@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..files import sha256_bytes
+from ..files import sha256_bytes, sha256_file
 
 if TYPE_CHECKING:
     from ..http import HttpClient
@@ -172,9 +172,14 @@ class FileFetcher:
         elif (local := self._local_path(source, field)) is not None:
             return self._checked_local(local, field)
         data = self._read(source, field)
-        actual = sha256_bytes(data)
+        actual = sha256_bytes(data) if isinstance(data, bytes) else sha256_file(data)
         if expected and actual != expected:
+            if isinstance(data, Path):
+                data.unlink(missing_ok=True)
             raise FileFetchError(f"{field}: sha256 of {source} is {actual}, the description says {expected}")
+        if isinstance(data, Path):  # a download, already on disk beside the cache entry it becomes
+            os.replace(data, self.cache_dir / actual)
+            return self.cache_dir / actual
         return self.store(data, actual)
 
     def store(self, data: bytes, digest: str | None = None) -> Path:
@@ -188,7 +193,8 @@ class FileFetcher:
             os.replace(tmp, path)
         return path
 
-    def _read(self, source: str, field: str) -> bytes:
+    def _read(self, source: str, field: str) -> bytes | Path:
+        """The content: bytes from a local file or a package, a file in the cache folder for a download."""
         local = self._local_path(source, field)
         if local is not None:
             return self._checked_local(local, field).read_bytes()
@@ -229,11 +235,13 @@ class FileFetcher:
             raise FileFetchError(f"{field}: {path} has {info.st_size} bytes, more than the limit {self.max_bytes}")
         return path
 
-    def _download(self, url: str, field: str) -> bytes:
+    def _download(self, url: str, field: str) -> Path:
+        """Streamed to a file in the cache folder: weights of gigabytes never sit in memory."""
         from ..http import FetchError
 
+        target = self.cache_dir / f".download-{os.getpid()}-{id(self)}-{sha256_bytes(url.encode())[:16]}"
         try:
-            return self.http.get(url, max_bytes=self.max_bytes).content
+            return self.http.download(url, target, max_bytes=self.max_bytes, untrusted=True)
         except FetchError as e:
             raise FileFetchError(f"{field}: {e}") from None
 
