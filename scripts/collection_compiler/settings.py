@@ -117,9 +117,16 @@ SETTING_HELP: dict[str, str] = {
     "max_retry_after": "longest Retry-After honoured, seconds", "max_yaml_bytes": "largest YAML file read",
     "max_download_bytes": "largest file downloaded", "max_cover_bytes": "largest cover image read",
     "file_check_budget": "seconds validation may spend checking files before it reports the rest unchecked",
+    "rate_limits": "starting request budgets per endpoint class (class=N/SECONDS[+N/SECONDS];...); the services' "
+                   "rate-limit headers correct them",
+    "allowed_hosts": "hosts (host or host:port, comma-separated) that URLs from RDFs and partner files may name "
+                     "although they resolve to private or loopback addresses",
+    "request_deadline": "seconds one request may take in all, however slowly its bytes arrive",
+    "stage_budget": "seconds of network time a stage may spend, waits for request budget included",
 }
 ENDPOINTS = ("zenodo_api", "github_api", "github_raw", "git_base")
-NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after")
+NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after", "rate_limits",
+           "allowed_hosts", "request_deadline", "stage_budget")
 
 
 def describe(name: str) -> str:
