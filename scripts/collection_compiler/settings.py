@@ -40,6 +40,8 @@ class Settings:
     # CLI (issue 19): validation's file checks of one description stop waiting after this many seconds; the
     # files left are reported as "could not check", never as available
     file_check_budget: float = 60.0
+    # site pictures: the largest test tensor (.npy) drawn as a preview on a model page
+    max_preview_bytes: int = 64_000_000
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
@@ -61,7 +63,8 @@ class Settings:
 
 
 _PATH_FIELDS = {"repo_root", "work_dir", "out", "previous"}
-_INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes"}
+_INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes",
+               "max_preview_bytes"}
 _FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_budget"}
 
 
@@ -108,6 +111,7 @@ SETTING_HELP: dict[str, str] = {
     "max_retry_after": "longest Retry-After honoured, seconds", "max_yaml_bytes": "largest YAML file read",
     "max_download_bytes": "largest file downloaded", "max_cover_bytes": "largest cover image read",
     "file_check_budget": "seconds validation may spend checking files before it reports the rest unchecked",
+    "max_preview_bytes": "largest test tensor (.npy) drawn as a picture on the site",
 }
 ENDPOINTS = ("zenodo_api", "github_api", "github_raw", "git_base")
 NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after")

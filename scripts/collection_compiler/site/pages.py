@@ -7,9 +7,17 @@ from typing import Any
 from .citation import cite_list
 from .model import Resource, Version, authors, tags
 from .safety import one_line, safe_url, text
+from .tensors import tensors
 
 WEIGHT_FORMATS = ("pytorch_state_dict", "torchscript", "onnx", "tensorflow_saved_model_bundle",
                   "keras_hdf5", "tensorflow_js")
+# Each format in words, and the field that names the runtime version it needs.
+WEIGHT_WORDS = {"pytorch_state_dict": ("PyTorch state dict", "pytorch_version", "PyTorch"),
+                "torchscript": ("TorchScript", "pytorch_version", "PyTorch"),
+                "onnx": ("ONNX", "opset_version", "opset"),
+                "tensorflow_saved_model_bundle": ("TensorFlow SavedModel", "tensorflow_version", "TensorFlow"),
+                "keras_hdf5": ("Keras HDF5", "tensorflow_version", "TensorFlow"),
+                "tensorflow_js": ("TensorFlow.js", "tensorflow_version", "TensorFlow")}
 
 
 def weights(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
@@ -20,7 +28,21 @@ def weights(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
         entry = found[fmt] if isinstance(found[fmt], dict) else {}
         url = safe_url(entry.get("source"))
         if url:
-            result.append({"format": one_line(fmt, 60), "url": url, "sha256": one_line(entry.get("sha256"), 64)})
+            label, key, runtime = WEIGHT_WORDS.get(fmt, (one_line(fmt, 60), "", ""))
+            version = one_line(entry.get(key), 40) if key else ""
+            result.append({"format": one_line(fmt, 60), "label": label, "url": url,
+                           "runtime": f"{runtime} {version}" if version else "",
+                           "sha256": one_line(entry.get("sha256"), 64)})
+    return result
+
+
+def maintainers(value: Any) -> list[dict[str, str | None]]:
+    """Maintainers: often only a GitHub user (0.4 and 0.5 require that, not a name)."""
+    result = []
+    for item in value[:50] if isinstance(value, list) else []:
+        if isinstance(item, dict) and not one_line(item.get("name"), 200) and one_line(item.get("github_user"), 100):
+            item = {**item, "name": "@" + one_line(item.get("github_user"), 100)}
+        result.extend(authors([item]))
     return result
 
 
@@ -90,7 +112,7 @@ def version_view(resource: Resource, version: Version, known: set[str]) -> dict[
     return {
         "vid": version.vid, "name": one_line(rdf.get("name"), 300) or resource.name,
         "description": text(rdf.get("description"), 5000) or text(resource.entry.get("description"), 5000),
-        "authors": authors(rdf.get("authors")), "maintainers": authors(rdf.get("maintainers")),
+        "authors": authors(rdf.get("authors")), "maintainers": maintainers(rdf.get("maintainers")),
         "tags": tags(rdf.get("tags")), "license": one_line(rdf.get("license"), 100),
         "license_url": _license_url(one_line(rdf.get("license"), 100)),
         "cite": cite_list(rdf), "weights": weights(rdf),
@@ -98,6 +120,8 @@ def version_view(resource: Resource, version: Version, known: set[str]) -> dict[
         "rows": version.rows, "status": version.status, "created": version.created[:10],
         "version_name": version.version_name, "doi": version.doi,
         "format_version": one_line(rdf.get("format_version"), 40),
+        "inputs": tensors(rdf, "inputs") if resource.type == "model" else [],
+        "outputs": tensors(rdf, "outputs") if resource.type == "model" else [],
     }
 
 

@@ -18,6 +18,7 @@ from . import citation, page_cache, pages
 from .documentation import fetch_documentation
 from .feed import feed_entries
 from .model import FACTS, Resource, Tree, read_tree
+from .previews import VersionPreviews, build_previews
 from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
@@ -57,16 +58,17 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     thumbs = build_thumbnails([u for urls in covers.values() for u in urls], out, previous, settings)
     resource_thumbs = {rid: [thumbs[u] for u in urls if u in thumbs] for rid, urls in covers.items()}
     docs = fetch_documentation(tree.resources, out, previous, settings)
+    previews = build_previews(tree.resources, out, previous, settings)
     site = _site_context(tree, settings)
     categories = _categories(settings)
-    index = build_index(tree.resources, {r: t[0] for r, t in resource_thumbs.items() if t},
+    index = build_index(tree.resources, _card_pictures(tree.resources, resource_thumbs, previews),
                         site["tool_names"], categories)
     write_text_atomic(out / "search-index.json", json_text(index, indent=None))
     # The same data as a script, so the home page also works when opened from a local folder (file://).
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
     _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
-    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
+    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs, previews)
     prune(out / "partners", _partner_pages(env, out, tree, site))
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
            rows=_compatibility(tree.resources), tools=site["tools"])
@@ -92,6 +94,18 @@ def _copy_static(settings: Settings, out: Path) -> None:
         files.update({p.relative_to(source): p for p in sorted(source.rglob("*")) if p.is_file()})
     for relative, path in sorted(files.items()):
         write_bytes_atomic(out / "static" / relative, path.read_bytes())
+
+
+def _card_pictures(resources: list[Resource], thumbs: dict[str, list[str]],
+                   previews: dict[tuple[str, str], VersionPreviews]) -> dict[str, str]:
+    """A card's picture: the first cover, else the latest version's test input as the model sees it."""
+    pictures = {}
+    for resource in resources:
+        latest = previews.get((resource.rid, resource.latest.vid)) if resource.latest else None
+        shown = latest.inputs or latest.outputs if latest else []
+        if thumbs.get(resource.rid) or shown:
+            pictures[resource.rid] = thumbs[resource.rid][0] if thumbs.get(resource.rid) else shown[0].src
+    return pictures
 
 
 def _covers(resources: list[Resource]) -> dict[str, list[str]]:
@@ -135,7 +149,8 @@ PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
 
 
 def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
-                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> None:
+                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str],
+                        previews: dict[tuple[str, str], VersionPreviews]) -> None:
     """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered, split over
     the cores with forked workers (Linux), else in-process."""
     global _JOB
@@ -150,7 +165,7 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
     cache.save(listing)  # before rendering: a build that stops half-way still lists every page it may write
     workers = min(os.cpu_count() or 1, 8)
     todo = [r for r in resources if r.versions]
-    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, workers, listing)
+    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, previews, workers, listing)
     try:
         if workers > 1 and len(todo) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -168,26 +183,27 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
 def _render_share(share: int) -> dict[str, str]:
     """Render every `workers`-th resource from `share` on; returns {rid: digest of its inputs}."""
     assert _JOB is not None
-    settings, out, resources, known, site, thumbs, docs, workers, listing = _JOB
+    settings, out, resources, known, site, thumbs, docs, previews, workers, listing = _JOB
     env = environment(settings)
     digests = {}
     for resource in resources[share::workers]:
         rid = resource.rid
-        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs)
+        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs, previews)
         digests[rid] = page_cache.digest(inputs)
         files = page_cache.page_file_names(str(out), rid, listing[rid]["versions"])
         if digests[rid] == listing[rid]["digest"] and all(os.path.isfile(f) for f in files):
             continue  # same inputs, files in place: the page would come out byte for byte the same
-        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs)
+        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs, previews)
     return digests
 
 
-def _page_inputs(resource: Resource, known: set[str], thumbs: list[str],
-                 docs: dict[tuple[str, str], str]) -> dict[str, Any]:
+def _page_inputs(resource: Resource, known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
+                 previews: dict[tuple[str, str], VersionPreviews]) -> dict[str, Any]:
     """Everything a resource's pages show beyond the site-wide context (which is in the cache's salt)."""
     return {"rid": resource.rid, "entry": resource.entry, "thumbs": thumbs,
             "versions": [[v.vid, v.rdf_sha256, v.rows, v.status, v.created, v.version_name, v.doi,
-                          docs.get((resource.rid, v.vid), ""), pages.linked(v.facts.get("links"), known),
+                          docs.get((resource.rid, v.vid), ""), repr(previews.get((resource.rid, v.vid))),
+                          pages.linked(v.facts.get("links"), known),
                           pages.linked(v.facts.get("training_data"), known)] for v in resource.versions]}
 
 
@@ -197,7 +213,8 @@ ROOT, HERE, VDIR = "\x00R\x00", "\x00H\x00", "\x00V\x00"
 
 
 def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
-                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> list[Path]:
+                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
+                    previews: dict[tuple[str, str], VersionPreviews]) -> list[Path]:
     written: list[Path] = []
     base = id_path(out / "resources", resource.rid)
     depth = resource.rid.count("/") + 2
@@ -213,6 +230,7 @@ def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site
         context = {**common, "version": pages.version_view(resource, version, known), "latest": position == 0,
                    "rdf_path": rdf_path, "rdf_url": rdf_url,
                    "documentation": docs.get((resource.rid, version.vid), ""),
+                   "previews": previews.get((resource.rid, version.vid)),
                    "downloads": pages.package_links(resource, version),
                    "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
                                               site["partner_docs"]),
