@@ -22,7 +22,7 @@ def _ready(page) -> None:
 
 
 def _cards(page) -> list[str]:
-    return page.locator("#cards .card h2 a").all_inner_texts()
+    return page.locator("#cards .card h2 a").all_text_contents()  # off-screen cards skip rendering: no innerText
 
 
 def test_search_filters_sort_and_url_state(browser, built: Path, serve):

@@ -84,7 +84,9 @@ def test_search_index_is_slim_and_carries_tool_status(built: Path):
     assert len(index["items"]) == 12
     item = next(i for i in index["items"] if i["i"] == "10.5281/zenodo.1000001")
     assert set(item["s"]) == {"bioimageio.core", "ilastik", "deepimagej"} and item["s"]["deepimagej"] == "p"
-    assert index["tools"]["deepimagej"] == "deepImageJ"
+    assert index["tools"] == {"bioimageio.core": "Tested by the hub", "deepimagej": "Tested in deepImageJ",
+                              "ilastik": "Tested in ilastik"}  # the site's words, not tester ids
+    assert index["words"]["not-applicable"] == "does not apply"
     assert all(len(i["d"]) <= 140 for i in index["items"])
 
 

@@ -93,18 +93,41 @@ def snippets(resource: Resource, version: Version, rdf_url: str, partner_names: 
             "pip install bioimageio.core\n"
             f"bioimageio test {rdf_url}\n"
             f"bioimageio predict --inputs 'my_images/*.tif' {rdf_url}\n")})
-    else:
-        result.append({"label": "bioimageio CLI", "code": (
-            f"pip install bioimageio.spec\nbioimageio validate-format {rdf_url}\n")})
     for row in version.rows:
         if row.status == "passed" and row.tester in partner_names:
             docs = partner_docs.get(row.tester)
             steps = (f"Tested and working in {partner_names[row.tester]}"
                      f"{' ' + row.version if row.version else ''}.\n"
-                     f"Open {partner_names[row.tester]} and load the model by its id {resource.rid}"
+                     f"Open {partner_names[row.tester]} and load the {resource.type} by its id {resource.rid}"
                      f" or nickname {name}.\n" + (f"Documentation: {docs}\n" if docs else ""))
             result.append({"label": partner_names[row.tester], "code": steps})
     return result
+
+
+# What "How to use" says for the types that are not models: what to do with it, then the links that do it.
+GET_IT = {"notebook": "Open the notebook in your browser or download it:",
+          "dataset": "Download the data:",
+          "application": "Get the application:"}
+
+
+def get_it(resource: Resource, version: Version) -> dict[str, Any] | None:
+    """For notebooks, datasets and applications: a sentence and the links to open, download or install it."""
+    if resource.type == "model":
+        return None
+    rdf = version.rdf
+    links = [{"label": one_line(b.get("label"), 80) or "Open", "url": safe_url(b.get("url"))}
+             for b in (rdf.get("badges") if isinstance(rdf.get("badges"), list) else [])[:5] if isinstance(b, dict)]
+    download = safe_url(rdf.get("download_url")) or safe_url(resource.entry.get("download_url"))
+    source = safe_url(rdf.get("source"))
+    notebook = resource.type == "notebook" and source and source.split("?")[0].endswith(".ipynb")
+    links += [{"label": "Download the notebook (.ipynb)" if notebook else "Source", "url": source},
+              {"label": "Download", "url": download},
+              {"label": "Source code", "url": safe_url(rdf.get("git_repo"))},
+              {"label": "Documentation", "url": safe_url(rdf.get("documentation"))}]
+    links = [link for link in links if link["url"]]
+    return {"intro": GET_IT.get(resource.type, "Get it here:") if links else
+            "No download or source link is given; the description and documentation say more.",
+            "links": links}
 
 
 def version_view(resource: Resource, version: Version, known: set[str]) -> dict[str, Any]:

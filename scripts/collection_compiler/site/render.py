@@ -23,11 +23,11 @@ from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
 from .thumbnails import build_thumbnails
+from .wording import HUB_TESTER, STATUS_WORDS, plural, tested
 
 log = logging.getLogger(__name__)
 
 MAX_COVERS = 3
-CORE_TESTER = "bioimageio.core"
 
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
@@ -45,6 +45,8 @@ def environment(settings: Settings) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["safe_url"] = safe_url
+    env.filters["plural"] = plural
+    env.globals.update(status_words=STATUS_WORDS, tested=tested, hub_tester=HUB_TESTER)
     return env
 
 
@@ -62,7 +64,7 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     site = _site_context(tree, settings)
     categories = _categories(settings)
     index = build_index(tree.resources, _card_pictures(tree.resources, resource_thumbs, previews),
-                        site["tool_names"], categories)
+                        {t["id"]: t["name"] for t in site["tools"]}, categories)
     write_text_atomic(out / "search-index.json", json_text(index, indent=None))
     # The same data as a script, so the home page also works when opened from a local folder (file://).
     write_text_atomic(out / "search-index.js",
@@ -127,14 +129,14 @@ def _categories(settings: Settings) -> dict[str, str]:
 def _site_context(tree: Tree, settings: Settings) -> dict[str, Any]:
     collection = tree.collection
     partners = [_partner(p) for p in tree.partners]
-    names = {CORE_TESTER: "bioimageio.core", **{p["id"]: p["name"] for p in partners}}
+    partner_names = {p["id"]: p["name"] for p in partners}
     testers = sorted({row.tester for r in tree.resources if r.latest for row in r.latest.rows},
-                     key=lambda t: (t != CORE_TESTER, t))
+                     key=lambda t: (t != HUB_TESTER, t))
     return {"name": one_line(collection.get("name"), 200) or "Model Zoo",
             "description": text(collection.get("description"), 1000), "url": settings.site_url,
-            "partners": partners, "partner_names": {p["id"]: p["name"] for p in partners},
-            "partner_docs": {p["id"]: p["docs"] for p in partners}, "tool_names": names,
-            "tools": [{"id": t, "name": names.get(t, t)} for t in testers]}
+            "partners": partners, "partner_names": partner_names,
+            "partner_docs": {p["id"]: p["docs"] for p in partners},
+            "tools": [{"id": t, "name": tested(t, partner_names)} for t in testers]}
 
 
 def _partner(details: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +236,7 @@ def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site
                    "downloads": pages.package_links(resource, version),
                    "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
                                               site["partner_docs"]),
+                   "get_it": pages.get_it(resource, version),
                    "bibtex": citation.bibtex(resource, version, page_url),
                    "cff": citation.cff(resource, version, page_url)}
         html = template.render(**context)
@@ -276,7 +279,7 @@ def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[st
         cards.append({**partner, "n_resources": len(own), "counts": dict(counts)})
         written.append(id_path(out / "partners", partner["id"]) / "index.html")
         _write(env, "partner.html", written[-1], root="../../",
-               site=site, partner=partner, resources=own, tested=tested, counts=counts)
+               site=site, partner=partner, resources=own, results=tested, counts=counts)
     _write(env, "partners.html", written[0], root="../", site=site, partners=cards)
     return written
 
