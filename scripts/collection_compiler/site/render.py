@@ -69,7 +69,9 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     # The same data as a script, so the home page also works when opened from a local folder (file://).
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
-    _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
+    listing = sorted(({"rid": r.rid, "name": r.name, "type": r.type} for r in tree.resources if r.versions),
+                     key=lambda r: (r["name"].casefold(), r["rid"]))  # every resource a link, without JavaScript
+    _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources), listing=listing)
     _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs, previews)
     prune(out / "partners", _partner_pages(env, out, tree, site))
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
