@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -9,8 +11,10 @@ import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from ..files import id_path, json_text, write_bytes_atomic, write_text_atomic
 from ..settings import Settings
@@ -57,11 +61,13 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     env = environment(settings)
     _copy_static(settings, out)
     covers = _covers(tree.resources)
-    thumbs = build_thumbnails([u for urls in covers.values() for u in urls], out, previous, settings)
+    logos = [u for p in tree.partners for u in (safe_url(p.get("logo")), safe_url(p.get("icon"))) if u]
+    # Partner logos are fetched with the covers (same size caps), so that no page loads another site's image.
+    thumbs = build_thumbnails([u for urls in covers.values() for u in urls] + logos, out, previous, settings)
     resource_thumbs = {rid: [thumbs[u] for u in urls if u in thumbs] for rid, urls in covers.items()}
     docs = fetch_documentation(tree.resources, out, previous, settings)
     previews = build_previews(tree.resources, out, previous, settings)
-    site = _site_context(tree, settings)
+    site = _site_context(tree, settings, thumbs)
     categories = _categories(settings)
     index = build_index(tree.resources, _card_pictures(tree.resources, resource_thumbs, previews),
                         {t["id"]: t["name"] for t in site["tools"]}, categories)
@@ -78,8 +84,22 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
            rows=_compatibility(tree.resources), tools=site["tools"])
     _write(env, "health.html", out / "health" / "index.html", site=site, root="../", health=_health(tree))
     _write(env, "feed.xml", out / "feed.xml", site=site, entries=feed_entries(tree.resources, settings.site_url))
-    _write(env, "404.html", out / "404.html", site=site, root=settings.site_url + "/")
+    _not_found_page(env, out, site, settings)
     write_text_atomic(out / ".nojekyll", "")
+
+
+def _not_found_page(env: jinja2.Environment, out: Path, site: dict[str, Any], settings: Settings) -> None:
+    """A 404 page that works at any depth and on any host: inline style and script, allowed by their hashes."""
+    folders = template_dirs(settings)  # first match wins, as for every template
+    style, script = (next(f / name for f in folders if (f / name).is_file()).read_text("utf-8")
+                     for name in ("404.css", "404.js"))
+    base = urlsplit(settings.site_url).path.rstrip("/") + "/"  # the published path; 404.js adapts it elsewhere
+    _write(env, "404.html", out / "404.html", site=site, base=base, style=Markup(style), script=Markup(script),
+           style_hash=_csp_hash(style), script_hash=_csp_hash(script))
+
+
+def _csp_hash(source: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
 
 
 def _write(env: jinja2.Environment, template: str, path: Path, **context: Any) -> None:
@@ -128,9 +148,9 @@ def _categories(settings: Settings) -> dict[str, str]:
     return {tag: category for category, tags in data.items() for tag in tags}
 
 
-def _site_context(tree: Tree, settings: Settings) -> dict[str, Any]:
+def _site_context(tree: Tree, settings: Settings, thumbs: dict[str, str]) -> dict[str, Any]:
     collection = tree.collection
-    partners = [_partner(p) for p in tree.partners]
+    partners = [_partner(p, thumbs) for p in tree.partners]
     partner_names = {p["id"]: p["name"] for p in partners}
     testers = sorted({row.tester for r in tree.resources if r.latest for row in r.latest.rows},
                      key=lambda t: (t != HUB_TESTER, t))
@@ -141,10 +161,12 @@ def _site_context(tree: Tree, settings: Settings) -> dict[str, Any]:
             "tools": [{"id": t, "name": tested(t, partner_names)} for t in testers]}
 
 
-def _partner(details: dict[str, Any]) -> dict[str, Any]:
+def _partner(details: dict[str, Any], thumbs: dict[str, str]) -> dict[str, Any]:
+    """A partner's details; its logo and icon as the site's own copies (paths from the site root), if fetched."""
+    logo, icon = (thumbs.get(safe_url(details.get(key)) or "") for key in ("logo", "icon"))
     return {"id": details["id"], "name": one_line(details.get("name"), 200) or details["id"],
-            "description": text(details.get("description"), 2000), "logo": safe_url(details.get("logo")),
-            "icon": safe_url(details.get("icon")), "docs": safe_url(details.get("docs")),
+            "description": text(details.get("description"), 2000), "logo": logo or icon,
+            "docs": safe_url(details.get("docs")),
             "contact": one_line(details.get("contact"), 200)}
 
 
