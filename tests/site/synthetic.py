@@ -93,7 +93,8 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
         vids = ["latest"] if partner else [str(2000000 + i * 10 + k) for k in range(versions, 0, -1)]
         kind = TYPES[i % len(TYPES)]
         words = rng.sample(WORDS, 12)
-        name = XSS if xss else f"{' '.join(words[:3]).title()} {i}"
+        title = " ".join(words[:3])
+        name = XSS if xss else f"{title.title() if i % 3 else title} {i}"  # some lower-case names, as in the hub
         text = XSS if xss else " ".join(words) + "."
         tags = [XSS] if xss else rng.sample(TAGS, 5)
         authors = [{"name": XSS if xss else f"Author {rng.randint(1, 500)}", "affiliation": XSS if xss else "EMBL",

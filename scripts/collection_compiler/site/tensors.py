@@ -57,11 +57,13 @@ def _numbers(value: Any) -> str:
 def tensors(rdf: dict[str, Any], kind: str) -> list[Tensor]:
     """The `kind` ("inputs" or "outputs") tensors of a model RDF, either format."""
     steps_key = "preprocessing" if kind == "inputs" else "postprocessing"
+    letters = {one_line(t.get("name"), 64): t["axes"] for side in ("inputs", "outputs")
+               for t in _dicts(rdf.get(side), MAX_TENSORS) if isinstance(t.get("axes"), str)}
     result = []
     for raw in _dicts(rdf.get(kind), MAX_TENSORS):
         axes = raw.get("axes")
         if isinstance(axes, str):  # 0.4: axes letters, sizes in `shape` and `halo`
-            axis_views = _axes_04(axes[:MAX_AXES], raw.get("shape"), raw.get("halo"))
+            axis_views = _axes_04(axes[:MAX_AXES], raw.get("shape"), raw.get("halo"), letters)
             data = _data_04(raw)
         else:
             axis_views = [_axis_05(a) for a in _dicts(axes, MAX_AXES)]
@@ -74,11 +76,11 @@ def tensors(rdf: dict[str, Any], kind: str) -> list[Tensor]:
 
 # 0.4 ---------------------------------------------------------------------------------------------------------
 
-def _axes_04(letters: str, shape: Any, halo: Any) -> list[Axis]:
+def _axes_04(letters: str, shape: Any, halo: Any, axes_of: dict[str, str]) -> list[Axis]:
     halo = halo if isinstance(halo, list) else []
     result = []
     for n, letter in enumerate(letters):
-        size = _size_04(shape, n)
+        size = _size_04(shape, n, axes_of)
         if n < len(halo) and isinstance(halo[n], int | float) and halo[n]:
             size += f"; {_number(halo[n])} px border cropped"
         result.append(Axis(AXIS_WORDS.get(letter, one_line(letter, 4)), size))
@@ -89,7 +91,7 @@ def _at(value: Any, n: int) -> Any:
     return value[n] if isinstance(value, list) and n < len(value) else None
 
 
-def _size_04(shape: Any, n: int) -> str:
+def _size_04(shape: Any, n: int, axes_of: dict[str, str]) -> str:
     if isinstance(shape, list):
         return _number(_at(shape, n)) or "?"
     if not isinstance(shape, dict):
@@ -98,9 +100,16 @@ def _size_04(shape: Any, n: int) -> str:
         return _stepped(_at(shape.get("min"), n), _at(shape.get("step"), n))
     ref = one_line(shape.get("reference_tensor"), 64)
     scale, offset = _at(shape.get("scale"), n), _at(shape.get("offset"), n)
-    if scale is None and offset:
-        return f"{_number(2 * offset)} (a new axis)" if isinstance(offset, int | float) else "?"
-    return _reference(f"{ref}'s axis {n + 1}", scale, 2 * offset if isinstance(offset, int | float) else 0)
+    offset = offset if isinstance(offset, int | float) and not isinstance(offset, bool) else 0
+    if scale is None:
+        return f"{_number(2 * offset)} (a new axis)"
+    if scale == 0:  # a fixed size, whatever the reference
+        return _number(2 * offset)
+    # The reference's axes map in order onto the output's, skipping the axes the output inserts (scale null).
+    ref_axes = axes_of.get(ref, "")
+    k = sum(1 for s in (shape.get("scale") or [])[:n] if s is not None) if isinstance(shape.get("scale"), list) else n
+    axis = AXIS_WORDS.get(ref_axes[k], ref_axes[k]) if k < len(ref_axes) else f"axis {k + 1}"
+    return _reference(f"{ref}'s {axis}", scale, 2 * offset)
 
 
 def _stepped(minimum: Any, step: Any) -> str:
