@@ -1,6 +1,9 @@
 """Benchmark of the static site: build time, gzip size of the search index, and keystroke-to-results time in
 headless Chromium, for N synthetic resources (default 10,000). Prints numbers; not part of pytest.
 
+Every model version has its own test input and output (.npy, different content each, served over HTTP on
+127.0.0.1), so the cold build draws every picture; the home page holds the plain list of every resource.
+
     .venv/bin/python benchmarks/bench_site.py [N]
 """
 
@@ -10,6 +13,7 @@ import functools
 import gzip
 import http.server
 import importlib.util
+import io
 import statistics
 import sys
 import tempfile
@@ -27,13 +31,39 @@ def _synthetic():
     return module
 
 
+class _Tensors(http.server.BaseHTTPRequestHandler):
+    """/<n>/input.npy and /<n>/output.npy: a 64x80 test input and a 2-channel output, different for every n."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        import numpy as np
+
+        seed, name = self.path.strip("/").split("/")
+        rng = np.random.default_rng(int(seed))
+        image = rng.integers(0, 4000, (1, 1, 64, 80), dtype=np.uint16)
+        array = image if name == "input.npy" else (image > 2000).astype(np.float32).repeat(2, axis=1)
+        out = io.BytesIO()
+        np.save(out, array)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out.getvalue())))
+        self.end_headers()
+        self.wfile.write(out.getvalue())
+
+
+def _serve(handler) -> http.server.ThreadingHTTPServer:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 def _keystrokes(out: Path) -> list[float]:
     from playwright.sync_api import sync_playwright
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None  # quiet; this process only
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = _serve(handler)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     times, facets = [], []
@@ -43,7 +73,8 @@ def _keystrokes(out: Path) -> list[float]:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html")
             page.wait_for_selector("#browse[data-ready=true]", timeout=60_000)
-            for query in ("c", "ce", "cel", "cell", "cell s", "cell se", "seg", "nick-42", "", "unet 3d") * 2:
+            for query in ("c", "ce", "cel", "cell", "cell s", "cell se", "seg", "nick-42", "", "unet 3d",
+                          "segmentaton", "mitochondira", "nucleii", "qqqq") * 2:  # typos, and one no-result
                 # From the input event to the next painted frame, measured inside the page.
                 times.append(page.evaluate("""q => new Promise(done => {
                     const input = document.getElementById('q'); const t0 = performance.now();
@@ -68,18 +99,27 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "site"
-        _synthetic().make_tree(out, n, xss_every=50)
-        settings = Settings(repo_root=REPO)
+        tensors = _serve(_Tensors)
+        url = f"http://127.0.0.1:{tensors.server_address[1]}"
+        _synthetic().make_tree(out, n, xss_every=50,
+                               tensors=lambda i: (f"{url}/{i}/input.npy", f"{url}/{i}/output.npy"))
+        settings = Settings(repo_root=REPO, http_retries=0)
         t0 = time.perf_counter()
         render_site(out, settings, None)
         cold = time.perf_counter() - t0
         t0 = time.perf_counter()
         render_site(out, settings, None)
         warm = time.perf_counter() - t0
+        tensors.shutdown()
         raw = (out / "search-index.json").read_bytes()
-        print(f"resources: {n}")
+        home = (out / "index.html").read_bytes()
+        pictures = list((out / "previews").glob("*.png"))
+        print(f"resources: {n}, test pictures drawn: {len(pictures)} "
+              f"({sum(p.stat().st_size for p in pictures) / 1e6:.1f} MB)")
         print(f"build (cold): {cold:.1f} s   rebuild (nothing changed): {warm:.1f} s")
         print(f"search index: {len(raw) / 1e6:.2f} MB raw, {len(gzip.compress(raw, 9)) / 1e6:.3f} MB gzip -9")
+        print(f"home page (with the list of every resource): {len(home) / 1e6:.2f} MB raw, "
+              f"{len(gzip.compress(home, 9)) / 1e6:.3f} MB gzip -9")
         if Path("/usr/bin/chromium").exists():
             times, facets = _keystrokes(out)
             print(f"keystroke to painted results: median {statistics.median(times):.1f} ms, "

@@ -133,7 +133,7 @@ def render_png(array: np.ndarray, axes: str) -> tuple[bytes, int, int]:
             x += tile.width + GAP
     picture.thumbnail((SIZE * len(channels), SIZE))
     out = io.BytesIO()
-    picture.save(out, "PNG", optimize=True)
+    picture.save(out, "PNG", compress_level=6)  # optimize=True took 5x longer for a few % smaller files
     return out.getvalue(), picture.width, picture.height
 
 
