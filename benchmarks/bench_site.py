@@ -14,6 +14,7 @@ import gzip
 import http.server
 import importlib.util
 import io
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -58,6 +59,15 @@ def _serve(handler) -> http.server.ThreadingHTTPServer:
     return httpd
 
 
+def _serve_elsewhere(handler) -> tuple[int, multiprocessing.Process]:
+    """A server in a process of its own, as a remote one would be: its work is not the build's."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    process = multiprocessing.get_context("fork").Process(target=httpd.serve_forever, daemon=True)
+    process.start()
+    httpd.socket.close()  # the child serves; this process keeps no copy of the listening socket
+    return httpd.server_address[1], process
+
+
 def _keystrokes(out: Path) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -99,8 +109,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "site"
-        tensors = _serve(_Tensors)
-        url = f"http://127.0.0.1:{tensors.server_address[1]}"
+        port, tensors = _serve_elsewhere(_Tensors)
+        url = f"http://127.0.0.1:{port}"
         _synthetic().make_tree(out, n, xss_every=50,
                                tensors=lambda i: (f"{url}/{i}/input.npy", f"{url}/{i}/output.npy"))
         settings = Settings(repo_root=REPO, http_retries=0)
@@ -110,7 +120,7 @@ def main() -> None:
         t0 = time.perf_counter()
         render_site(out, settings, None)
         warm = time.perf_counter() - t0
-        tensors.shutdown()
+        tensors.terminate()
         raw = (out / "search-index.json").read_bytes()
         home = (out / "index.html").read_bytes()
         pictures = list((out / "previews").glob("*.png"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import multiprocessing
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ MAX_ELEMENTS = 64_000_000
 MAX_DIMS = 8
 MAX_CHANNELS_SHOWN = 4
 GAP = 4  # pixels between channels shown as a row
+PARALLEL_FROM = 200  # pictures to draw; below this, starting processes costs more than it saves
 
 
 class PreviewError(ValueError):
@@ -103,7 +106,7 @@ def _guess_axes(shape: tuple[int, ...]) -> str:
 def _stretch(channel: np.ndarray) -> np.ndarray:
     """0..255 from the 0.5th to the 99.5th percentile (robust to a few bright pixels); NaNs become 0."""
     values = channel.astype(np.float64)
-    finite = values[np.isfinite(values)]
+    finite = values if channel.dtype.kind in "biu" else values[np.isfinite(values)]
     if finite.size == 0:
         return np.zeros(channel.shape, np.uint8)
     low, high = np.percentile(finite, [0.5, 99.5])
@@ -152,15 +155,33 @@ def build_previews(resources: list[Resource], out: Path, previous: Path | None,
             done[_key(url, axes)] = entry
         else:
             todo.append((url, axes))
-    if todo:
-        with HttpClient(settings) as client:
-            made = client.map(lambda job: _fetch(client, job[0], job[1], folder, settings), todo)
-            for (url, axes), entry in zip(todo, made, strict=True):
-                if entry:
-                    done[_key(url, axes)] = entry
+    for (url, axes), entry in _draw_all(todo, folder, settings):
+        if entry:
+            done[_key(url, axes)] = entry
     write_json(folder / INDEX, done)
     prune(folder, [folder / INDEX, *(folder / str(e["file"]) for e in done.values())])
     return _per_version(resources, done)
+
+
+def _draw_all(todo: list[tuple[str, str]], folder: Path, settings: Settings
+              ) -> list[tuple[tuple[str, str], dict[str, object] | None]]:
+    """Fetch and draw: split over the cores with forked workers (drawing is CPU-bound), each fetching its share
+    with the HTTP client's threads; in-process for a few."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(todo) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return _draw_share(todo, folder, settings)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        shares = pool.starmap(_draw_share, [(todo[k::workers], folder, settings) for k in range(workers)])
+    return [pair for share in shares for pair in share]
+
+
+def _draw_share(todo: list[tuple[str, str]], folder: Path, settings: Settings
+                ) -> list[tuple[tuple[str, str], dict[str, object] | None]]:
+    if not todo:
+        return []
+    with HttpClient(settings) as client:
+        return list(zip(todo, client.map(lambda job: _fetch(client, job[0], job[1], folder, settings), todo),
+                        strict=True))
 
 
 def _per_version(resources: list[Resource], done: dict[str, dict[str, object]]

@@ -38,8 +38,11 @@
       return it;
     });
     var words = {};
-    items.forEach(function (it) { it.hay.split(SPLIT).forEach(function (w) { if (w.length > 2) words[w] = 1; }); });
+    items.forEach(function (it) {  // typos are forgiven in words, not in numbers and ids
+      it.hay.split(SPLIT).forEach(function (w) { if (w.length > 2 && !/[0-9]/.test(w)) words[w] = 1; });
+    });
     vocabulary = Object.keys(words);
+    indexNames();
     var byName = function (a, b) { return a.nl < b.nl ? -1 : a.nl > b.nl ? 1 : a.n < b.n ? -1 : a.n > b.n ? 1 : 0; };
     orders.name = items.slice().sort(byName);
     orders.downloads = items.slice().sort(function (a, b) { return (b.c - a.c) || byName(a, b); });
@@ -69,13 +72,20 @@
   function has(list, values) { for (var j = 0; j < values.length; j++) if (list.indexOf(values[j]) < 0) return false; return true; }
   function bump(counts, v) { if (v) counts[v] = (counts[v] || 0) + 1; }
 
-  // Is `a` at most one edit (insert, delete, replace, swap of neighbours) away from `b`?
-  function oneEdit(a, b) {
-    var la = a.length, lb = b.length, i = 0;
-    if (Math.abs(la - lb) > 1) return false;
-    while (i < la && i < lb && a[i] === b[i]) i++;
-    if (la === lb) return a.slice(i + 1) === b.slice(i + 1) || (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2));
-    return la > lb ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+  // Is `a` at most one edit (insert, delete, replace, swap of neighbours) away from the first `lb` letters of
+  // `b`? Compared in place: this runs over the whole vocabulary for a new word.
+  function oneEdit(a, b, lb) {
+    var la = a.length, i = 0, j;
+    if (lb > b.length || la - lb > 1 || lb - la > 1) return false;
+    while (i < la && i < lb && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+    if (i === la && i === lb) return true;
+    if (la > lb) { for (j = i; j < lb && a.charCodeAt(j + 1) === b.charCodeAt(j); j++); return j === lb; }
+    if (la < lb) { for (j = i; j < la && a.charCodeAt(j) === b.charCodeAt(j + 1); j++); return j === la; }
+    for (j = i + 1; j < la && a.charCodeAt(j) === b.charCodeAt(j); j++);
+    if (j === la) return true;  // one letter replaced
+    if (a.charCodeAt(i) !== b.charCodeAt(i + 1) || a.charCodeAt(i + 1) !== b.charCodeAt(i)) return false;
+    for (j = i + 2; j < la && a.charCodeAt(j) === b.charCodeAt(j); j++);
+    return j === la;  // two neighbours swapped
   }
 
   // Words of the catalogue that a term of 4 or more letters may mean with one typo: whole words ("nucleii" for
@@ -88,8 +98,8 @@
     for (var k = 0; k < vocabulary.length && found.length < 40; k++) {
       var w = vocabulary[k];
       if (w.length < n - 1 || w.indexOf(term) >= 0) continue;
-      if (oneEdit(term, w) || oneEdit(term, w.slice(0, n)) || oneEdit(term, w.slice(0, n + 1)) ||
-          (n > 4 && oneEdit(term, w.slice(0, n - 1)))) found.push(w);
+      if (oneEdit(term, w, w.length) || oneEdit(term, w, n) || oneEdit(term, w, n + 1) ||
+          (n > 4 && oneEdit(term, w, n - 1))) found.push(w);
     }
     return (typos[term] = found);
   }
@@ -136,13 +146,17 @@
   }
 
   // The closest names to the query when nothing matched: items whose name words are nearest to the terms.
-  function suggestions(terms) {
-    if (!nameWords) {
-      nameWords = {};
-      items.forEach(function (it) {
-        it.top.split(SPLIT).forEach(function (w) { if (w.length > 1) (nameWords[w] = nameWords[w] || []).push(it); });
+  // Words of names and nicknames, for suggestions (numbers left out: "42" is not close to anything).
+  function indexNames() {
+    nameWords = {};
+    items.forEach(function (it) {
+      it.top.split(SPLIT).forEach(function (w) {
+        if (w.length > 1 && !/[0-9]/.test(w)) (nameWords[w] = nameWords[w] || []).push(it);
       });
-    }
+    });
+  }
+
+  function suggestions(terms) {
     var score = new Map();
     terms.forEach(function (t) {
       Object.keys(nameWords).forEach(function (w) {
