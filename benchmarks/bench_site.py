@@ -4,7 +4,9 @@ headless Chromium, for N synthetic resources (default 10,000). Prints numbers; n
 Every model version has its own test input and output (.npy, different content each, served over HTTP on
 127.0.0.1), so the cold build draws every picture; the home page holds the plain list of every resource.
 
-    .venv/bin/python benchmarks/bench_site.py [N]
+    .venv/bin/python benchmarks/bench_site.py [N] [--no-pictures]
+
+`--no-pictures` leaves the test tensors out (to see what the pictures cost).
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def _synthetic():
 
 
 class _Tensors(http.server.BaseHTTPRequestHandler):
-    """/<n>/input.npy and /<n>/output.npy: a 64x80 test input and a 2-channel output, different for every n."""
+    """/<n>/input.npy and /<n>/output.npy: a 64x80 test input and a 2-channel output, different for every n.
+    Connections are kept open between requests, as Zenodo's are."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, *args: object) -> None:
         pass
@@ -102,7 +107,9 @@ def _keystrokes(out: Path) -> list[float]:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 10_000
+    pictures = "--no-pictures" not in sys.argv
     sys.path.insert(0, str(REPO / "scripts"))
     from collection_compiler.settings import Settings
     from collection_compiler.site import render_site
@@ -111,8 +118,8 @@ def main() -> None:
         out = Path(tmp) / "site"
         port, tensors = _serve_elsewhere(_Tensors)
         url = f"http://127.0.0.1:{port}"
-        _synthetic().make_tree(out, n, xss_every=50,
-                               tensors=lambda i: (f"{url}/{i}/input.npy", f"{url}/{i}/output.npy"))
+        _synthetic().make_tree(out, n, xss_every=50, tensors=lambda i: (
+            f"{url}/{i}/input.npy", f"{url}/{i}/output.npy") if pictures else None)
         settings = Settings(repo_root=REPO, http_retries=0)
         t0 = time.perf_counter()
         render_site(out, settings, None)

@@ -82,7 +82,7 @@ def tensor_arrays() -> dict:
 def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions: int = 1,
               cover: Callable[[int], str | None] = lambda i: None,
               doc: Callable[[int], str | None] = lambda i: None,
-              tensors: Callable[[int], tuple[str, str] | None] = lambda i: None) -> list[str]:
+              tensors: Callable[[int], tuple[str, str] | None] = lambda i: None, logo: str | None = None) -> list[str]:
     """Write the tree into `out`; returns the resource ids."""
     rng = random.Random(seed)
     entries, rids = [], []
@@ -111,6 +111,9 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
                    "config": {"bioimageio": {"created": created, "version_id": vid, "version_name": f"v{len(vids) - k}",
                                              "doi": "" if partner else f"10.5281/zenodo.{vid}",
                                              "nickname": XSS if xss else f"nick-{i}", "nickname_icon": "🦗"}}}
+            if kind == "notebook" and not xss:
+                rdf["source"] = f"https://example.org/{i}/analysis.ipynb"
+                rdf["badges"] = [{"label": "Open in Colab", "url": f"https://colab.research.google.com/{i}"}]
             if kind == "model":
                 rdf["weights"] = {"onnx": {"source": XSS_URL if xss else f"https://example.org/{i}/w.onnx",
                                            "sha256": "0" * 64, "opset_version": 15},
@@ -134,7 +137,8 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
         entries.append(entry)
         rids.append(rid)
     collection = {"type": "collection", "name": "Test Zoo", "description": "A synthetic collection.",
-                  "collection": entries, "config": {"partners": PARTNERS}}
+                  "collection": entries,
+                  "config": {"partners": [{**p, "logo": logo} if logo and "logo" in p else p for p in PARTNERS]}}
     _write(out / "collection.json", collection)
     _write(out / "health.json", {"sources": {"zenodo": {"status": "ok", "since": "2024-01-01", "error": None},
                                              "partner:ilastik": {"status": "stale", "since": "2024-01-02",
@@ -152,4 +156,4 @@ def tree_with_assets(out: Path, url: str) -> None:
     make_tree(out, 12, xss_every=4, versions=2, cover=lambda i: f"{url}/cover-{i}.png",
               doc=lambda i: f"{url}/doc-{i}.md",
               tensors=lambda i: (url + BROKEN_TENSORS[0], url + BROKEN_TENSORS[1]) if i == 5 else
-              (f"{url}/input.npy", f"{url}/output.npy"))
+              (f"{url}/input.npy", f"{url}/output.npy"), logo=f"{url}/cover-0.png")

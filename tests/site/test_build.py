@@ -278,3 +278,35 @@ def test_unchanged_rdfs_are_not_parsed_again(built: Path, settings, monkeypatch)
     parsed.clear()
     render_site(built, settings, built)
     assert len(parsed) == 11 * 2 + 1  # every version: 11 Zenodo resources with 2, one partner resource with 1
+
+
+def test_how_to_use_fits_each_type(tmp_path: Path, make_tree, settings):
+    out = tmp_path / "out"
+    make_tree(out, 9)  # resource 6 is a dataset, 7 an application, 8 a notebook
+    render_site(out, settings, None)
+
+    def how(i: int) -> str:
+        page = (out / f"resources/10.5281/zenodo.{1000000 + i}/index.html").read_text("utf-8")
+        return page[page.index('<section id="use">'):].split("</section>")[0]
+
+    notebook = how(8)
+    assert "Open the notebook in your browser or download it:" in notebook
+    assert '<a href="https://colab.research.google.com/8">Open in Colab</a>' in notebook
+    assert '<a href="https://example.org/8/analysis.ipynb">Download the notebook (.ipynb)</a>' in notebook
+    assert "Download the data:" in how(6) and '<a href="https://example.org/6.zip">Download</a>' in how(6)
+    assert "Get the application:" in how(7)
+    assert all("validate-format" not in how(i) for i in (6, 7, 8))
+    assert "bioimageio.core" in how(1)  # models keep their code
+
+
+def test_partner_logos_are_copies_and_no_page_loads_another_sites_image(built: Path):
+    partners = (built / "partners/index.html").read_text("utf-8")
+    assert re.search(r'<img src="../thumbnails/[0-9a-f]{32}\.png" alt="Logo of ilastik"', partners)
+    for path in _html_files(built):
+        parser = _Elements()
+        parser.feed(path.read_text("utf-8"))
+        for tag, attrs in parser.elements:
+            if tag == "img":  # covers, test pictures and logos are the site's own copies
+                assert not (attrs.get("src") or "").startswith(("http:", "https:", "//")), (path, attrs)
+            if tag in ("a", "link"):  # links within the site are relative (the site URL is example.org/zoo)
+                assert not (attrs.get("href") or "").startswith("https://example.org/zoo"), (path, attrs)

@@ -124,7 +124,7 @@ def get_it(resource: Resource, version: Version) -> dict[str, Any] | None:
               {"label": "Download", "url": download},
               {"label": "Source code", "url": safe_url(rdf.get("git_repo"))},
               {"label": "Documentation", "url": safe_url(rdf.get("documentation"))}]
-    links = [link for link in links if link["url"]]
+    links = [link for link in links if link["url"]] or package_links(resource, version)  # at least its record
     return {"intro": GET_IT.get(resource.type, "Get it here:") if links else
             "No download or source link is given; the description and documentation say more.",
             "links": links}
