@@ -38,16 +38,15 @@ def test_a_real_04_model_in_words():
 
 
 def test_05_sizes_data_and_steps_in_words():
-    rdf = {"inputs": [{"id": "img", "axes": [
-        {"type": "batch", "size": 1}, {"type": "time", "size": {"min": 4, "step": 2}, "unit": "second"},
-        {"type": "channel", "channel_names": [f"c{n}" for n in range(10)]}, {"type": "space", "id": "y", "size": 256}],
-        "data": [{"type": "uint8"}] * 10,
-        "preprocessing": [{"id": "fixed_zero_mean_unit_variance", "kwargs": {"mean": 3.5, "std": 2}},
-                          {"id": "clip", "kwargs": {"min": 0, "max": 1.5}}, {"id": "mystery", "kwargs": {"k": [1, 2]}}]}],
-           "outputs": [{"id": "labels", "axes": [{"type": "index", "size": {"min": 1, "max": 500}},
-                                                 {"type": "space", "id": "y", "size": {"tensor_id": "img", "axis_id": "y",
-                                                                                       "offset": -4}}],
-                        "data": {"type": "uint16", "values": ["background", "cell"]},
+    axes = [{"type": "batch", "size": 1}, {"type": "time", "size": {"min": 4, "step": 2}, "unit": "second"},
+            {"type": "channel", "channel_names": [f"c{n}" for n in range(10)]},
+            {"type": "space", "id": "y", "size": 256}]
+    steps = [{"id": "fixed_zero_mean_unit_variance", "kwargs": {"mean": 3.5, "std": 2}},
+             {"id": "clip", "kwargs": {"min": 0, "max": 1.5}}, {"id": "mystery", "kwargs": {"k": [1, 2]}}]
+    out_axes = [{"type": "index", "size": {"min": 1, "max": 500}},
+                {"type": "space", "id": "y", "size": {"tensor_id": "img", "axis_id": "y", "offset": -4}}]
+    rdf = {"inputs": [{"id": "img", "axes": axes, "data": [{"type": "uint8"}] * 10, "preprocessing": steps}],
+           "outputs": [{"id": "labels", "axes": out_axes, "data": {"type": "uint16", "values": ["background", "cell"]},
                         "postprocessing": [{"id": "binarize", "kwargs": {"threshold": 0.5}}]}]}
     (img,), (labels,) = tensors(rdf, "inputs"), tensors(rdf, "outputs")
     assert _axes(img) == {"batch": "1", "time (second)": "at least 4, in steps of 2",
@@ -74,8 +73,9 @@ def test_hostile_tensors_give_words_not_errors(hostile):
 
 
 def test_test_tensors_of_both_formats_and_their_axes():
-    v04 = {"type": "model", "inputs": [{"name": "raw", "axes": "bczyx"}], "outputs": [{"name": "out", "axes": "bcyx"}],
-           "test_inputs": ["https://z.org/in.npy"], "test_outputs": ["javascript:alert(1)"]}
+    v04 = {"type": "model", "inputs": [{"name": "raw", "axes": "bczyx"}],
+           "outputs": [{"name": "out", "axes": "bcyx"}], "test_inputs": ["https://z.org/in.npy"],
+           "test_outputs": ["javascript:alert(1)"]}
     v05 = {"type": "model", "inputs": [{"id": "raw", "test_tensor": {"source": "https://z.org/a.npy"}, "axes": [
         {"type": "batch"}, {"type": "channel"}, {"type": "space", "id": "z"}, {"type": "space", "id": "y"},
         {"type": "space", "id": "x"}, {"type": "time"}]}], "outputs": [{"id": "o", "axes": []}]}
@@ -120,4 +120,5 @@ def test_without_axes_the_last_two_dimensions_are_the_image_and_nans_do_not_brea
     array = np.arange(2 * 40 * 600, dtype=np.float64).reshape(2, 40, 600)
     array[0, 0, 0] = np.nan
     png, width, height = previews.render_png(array, "")
-    assert width <= 2 * previews.SIZE and width > 2 * height and Image.open(io.BytesIO(png)).mode == "L"  # two channels side by side
+    assert width <= 2 * previews.SIZE and width > 2 * height  # two channels side by side
+    assert Image.open(io.BytesIO(png)).mode == "L"

@@ -13,7 +13,6 @@ import io
 import logging
 import multiprocessing
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from ..http import FetchError, HttpClient
 from ..settings import Settings
 from .model import Resource
 from .prune import prune
+from .thumbnails import reuse_file
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def build_previews(resources: list[Resource], out: Path, previous: Path | None,
     todo = []
     for url, axes in sorted(wanted):
         entry = known.get(_key(url, axes))
-        if entry and _reuse(str(entry["file"]), folder, previous):
+        if entry and reuse_file(str(entry["file"]), folder, previous / FOLDER if previous else None):
             done[_key(url, axes)] = entry
         else:
             todo.append((url, axes))
@@ -210,18 +210,6 @@ def _index(folder: Path | None) -> dict[str, dict[str, object]]:
 
 def _safe_name(name: object) -> bool:
     return isinstance(name, str) and len(name) == 36 and name.endswith(".png") and name[:32].isalnum()
-
-
-def _reuse(name: str, folder: Path, previous: Path | None) -> bool:
-    target = folder / name
-    if target.is_file():
-        return True
-    source = previous / FOLDER / name if previous else None
-    if source and source.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        return True
-    return False
 
 
 def _fetch(client: HttpClient, url: str, axes: str, folder: Path, settings: Settings) -> dict[str, object] | None:
