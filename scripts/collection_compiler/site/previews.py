@@ -109,7 +109,8 @@ def _stretch(channel: np.ndarray) -> np.ndarray:
     finite = values if channel.dtype.kind in "biu" else values[np.isfinite(values)]
     if finite.size == 0:
         return np.zeros(channel.shape, np.uint8)
-    low, high = np.percentile(finite, [0.5, 99.5])
+    ranks = [int(0.005 * (finite.size - 1)), int(0.995 * (finite.size - 1))]  # nearest rank: no interpolation
+    low, high = (float(v) for v in np.partition(finite.ravel(), ranks)[ranks])
     if high <= low:
         high = low + 1
     scaled = (np.nan_to_num(values, nan=low, posinf=high, neginf=low) - low) / (high - low)
@@ -136,7 +137,7 @@ def render_png(array: np.ndarray, axes: str) -> tuple[bytes, int, int]:
             x += tile.width + GAP
     picture.thumbnail((SIZE * len(channels), SIZE))
     out = io.BytesIO()
-    picture.save(out, "PNG", compress_level=6)  # optimize=True took 5x longer for a few % smaller files
+    picture.save(out, "PNG", compress_level=1)  # 4x faster than the default level, files about 30 % larger
     return out.getvalue(), picture.width, picture.height
 
 
