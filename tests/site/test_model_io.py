@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from collection_compiler import yamlio
-from collection_compiler.site import model, previews
+from collection_compiler.site import model, previews, wording
 from collection_compiler.site.tensors import tensors
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-rdfs" / "rdfs"
@@ -122,3 +122,14 @@ def test_without_axes_the_last_two_dimensions_are_the_image_and_nans_do_not_brea
     png, width, height = previews.render_png(array, "")
     assert width <= 2 * previews.SIZE and width > 2 * height  # two channels side by side
     assert Image.open(io.BytesIO(png)).mode == "L"
+
+
+@pytest.mark.parametrize(("tester", "tool", "version", "words"), [
+    ("bioimageio.core", "bioimageio.core", "0.9.6", "Tested by the hub (bioimageio.core 0.9.6)"),
+    ("ilastik", "ilastik", "1.4.1", "Tested in ilastik 1.4.1"),
+    ("ilastik", "", "", "Tested in ilastik"),
+    ("ilastik", "test-onnx", "0.1.0", "Tested in ilastik (with test-onnx 0.1.0)"),
+    ("unknown", "unknown", "2", "Tested in unknown 2"),
+])
+def test_test_rows_in_words(tester, tool, version, words):
+    assert wording.tested_row(tester, tool, version, {"ilastik": "ilastik"}) == words

@@ -158,7 +158,8 @@ class _SiteWith404(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 def test_not_found_page_is_styled_and_leads_home_on_any_host(browser, built: Path, tmp_path: Path):

@@ -27,7 +27,7 @@ from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
 from .thumbnails import build_thumbnails
-from .wording import HUB_TESTER, STATUS_WORDS, plural, tested
+from .wording import HUB_TESTER, STATUS_WORDS, plural, tested, tested_row
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def environment(settings: Settings) -> jinja2.Environment:
                              keep_trailing_newline=True)
     env.filters["safe_url"] = safe_url
     env.filters["plural"] = plural
-    env.globals.update(status_words=STATUS_WORDS, tested=tested, hub_tester=HUB_TESTER)
+    env.globals.update(status_words=STATUS_WORDS, tested_row=tested_row)
     return env
 
 

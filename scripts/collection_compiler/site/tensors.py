@@ -115,7 +115,7 @@ def _size_04(shape: Any, n: int, axes_of: dict[str, str]) -> str:
 def _stepped(minimum: Any, step: Any) -> str:
     if not step:
         return _number(minimum) or "?"
-    return f"at least {_number(minimum)}, in steps of {_number(step)}"
+    return f"at least {_number(minimum) or '?'}, in steps of {_number(step)}"
 
 
 def _reference(what: str, scale: Any, offset: Any) -> str:
