@@ -94,7 +94,7 @@ def test_without_javascript_every_resource_is_a_link(browser, built: Path, serve
     page, _ = _page(browser, f"{site.url}/index.html", java_script_enabled=False)
     links = page.locator("#all a")
     assert links.count() == 12
-    assert page.locator("#count").inner_text() == "12 resources"
+    assert page.locator("#count").inner_text() == "12 resources" and page.locator("#q").is_hidden()  # no dead box
     names = links.all_inner_texts()
     assert names == sorted(names, key=str.casefold)
     links.nth(1).click()
