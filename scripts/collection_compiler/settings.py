@@ -48,6 +48,8 @@ class Settings:
     allowed_hosts: str = ""
     request_deadline: float = 600.0
     stage_budget: float = 3600.0
+    # site pictures: the largest test tensor (.npy) drawn as a preview on a model page
+    max_preview_bytes: int = 64_000_000
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
@@ -69,7 +71,8 @@ class Settings:
 
 
 _PATH_FIELDS = {"repo_root", "work_dir", "out", "previous"}
-_INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes"}
+_INT_FIELDS = {"concurrency", "http_retries", "max_yaml_bytes", "max_download_bytes", "max_cover_bytes",
+               "max_preview_bytes"}
 _FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_budget", "request_deadline",
                  "stage_budget"}
 
@@ -123,6 +126,7 @@ SETTING_HELP: dict[str, str] = {
                      "although they resolve to private or loopback addresses",
     "request_deadline": "seconds one request may take in all, however slowly its bytes arrive",
     "stage_budget": "seconds of network time a stage may spend, waits for request budget included",
+    "max_preview_bytes": "largest test tensor (.npy) drawn as a picture on the site",
 }
 ENDPOINTS = ("zenodo_api", "github_api", "github_raw", "git_base")
 NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after", "rate_limits",

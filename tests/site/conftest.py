@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -86,6 +87,9 @@ def assets(tmp_path: Path, serve) -> Server:
             f"# Model {i}\n\nSee [the paper](paper.html) and <b>raw html</b>.\n\n"
             "[bad](javascript:alert(1))\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "utf-8")
     (root / "broken.png").write_bytes(b"this is not an image")
+    for name, array in synthetic.tensor_arrays().items():
+        np.save(root / f"{name}.npy", array)
+    np.save(root / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     return serve(root)
 
 
@@ -133,7 +137,12 @@ def built(tmp_path: Path, assets, settings):
     from collection_compiler.site import render_site
 
     out = tmp_path / "out"
-    synthetic.make_tree(out, 12, xss_every=4, versions=2, cover=lambda i: f"{assets.url}/cover-{i}.png",
-                        doc=lambda i: f"{assets.url}/doc-{i}.md")
+    synthetic.tree_with_assets(out, assets.url)
     render_site(out, settings, None)
     return out
+
+
+@pytest.fixture
+def tree_with_assets(assets):
+    """Writes the tree of `built` (without rendering it) into a folder."""
+    return lambda out: synthetic.tree_with_assets(out, assets.url)

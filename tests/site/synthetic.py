@@ -31,9 +31,58 @@ def _write(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, ensure_ascii=False, sort_keys=True), "utf-8")
 
 
+def model_tensors(v05: bool, test: tuple[str, str] | None, xss: str | None) -> dict[str, object]:
+    """Inputs and outputs of a 2D model, in format 0.5 (`v05`) or 0.4, with test tensors at the URLs `test`."""
+    if not v05:
+        rdf: dict[str, object] = {
+            "format_version": "0.4.10",
+            "inputs": [{"name": xss or "raw", "axes": "bcyx", "data_type": "float32", "data_range": [None, None],
+                        "shape": {"min": [1, 1, 64, 64], "step": [0, 0, 16, 16]},
+                        "preprocessing": [{"name": "zero_mean_unit_variance",
+                                           "kwargs": {"mode": "per_sample", "axes": "yx"}}]}],
+            "outputs": [{"name": "probability", "axes": "bcyx", "data_type": "float32", "data_range": [0, 1],
+                         "halo": [0, 0, 8, 8],
+                         "shape": {"reference_tensor": "raw", "scale": [1, 1, 1, 1], "offset": [0, 0, 0, 0]},
+                         "postprocessing": [{"name": "sigmoid"}]}]}
+        if test:
+            rdf.update(test_inputs=[test[0]], test_outputs=[test[1]])
+        return rdf
+    return {"format_version": "0.5.4",
+            "inputs": [{"id": "raw", "description": xss or "Fluorescence image",
+                        "axes": [{"type": "batch"}, {"type": "channel", "channel_names": ["dapi"]},
+                                 {"type": "space", "id": "y", "size": {"min": 64, "step": 16}, "unit": "micrometer"},
+                                 {"type": "space", "id": "x", "size": {"min": 64, "step": 16}}],
+                        "data": {"type": "uint16"},
+                        "preprocessing": [{"id": "scale_range", "kwargs": {"min_percentile": 1,
+                                           "max_percentile": 99.8, "axes": ["x", "y"]}}],
+                        **({"test_tensor": {"source": test[0]}} if test else {})}],
+            "outputs": [{"id": "mask", "axes": [{"type": "batch"},
+                                                {"type": "channel", "channel_names": ["foreground", "boundary"]},
+                                                {"type": "space", "id": "y", "halo": 8,
+                                                 "size": {"tensor_id": "raw", "axis_id": "y"}},
+                                                {"type": "space", "id": "x", "halo": 8,
+                                                 "size": {"tensor_id": "raw", "axis_id": "x"}}],
+                         "data": {"type": "float32", "range": [0, 1]},
+                         "postprocessing": [{"id": "sigmoid"}],
+                         **({"test_tensor": {"source": test[1]}} if test else {})}]}
+
+
+def tensor_arrays() -> dict:
+    """Test tensors: a 2D input with bright blobs on a gradient, a 2-channel output (foreground, boundary)."""
+    import numpy as np
+
+    y, x = np.mgrid[0:64, 0:80]
+    blobs = sum(np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 40.0) for cy, cx in ((16, 20), (40, 56), (50, 15)))
+    image = (blobs * 3000 + x * 5).astype(np.uint16)[None, None]
+    fg = (blobs > 0.5).astype(np.float32)
+    boundary = ((blobs > 0.3) & (blobs < 0.6)).astype(np.float32)
+    return {"input": image, "output": np.stack([fg, boundary])[None]}
+
+
 def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions: int = 1,
               cover: Callable[[int], str | None] = lambda i: None,
-              doc: Callable[[int], str | None] = lambda i: None) -> list[str]:
+              doc: Callable[[int], str | None] = lambda i: None,
+              tensors: Callable[[int], tuple[str, str] | None] = lambda i: None, logo: str | None = None) -> list[str]:
     """Write the tree into `out`; returns the resource ids."""
     rng = random.Random(seed)
     entries, rids = [], []
@@ -44,7 +93,8 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
         vids = ["latest"] if partner else [str(2000000 + i * 10 + k) for k in range(versions, 0, -1)]
         kind = TYPES[i % len(TYPES)]
         words = rng.sample(WORDS, 12)
-        name = XSS if xss else f"{' '.join(words[:3]).title()} {i}"
+        title = " ".join(words[:3])
+        name = XSS if xss else f"{title.title() if i % 3 else title} {i}"  # some lower-case names, as in the hub
         text = XSS if xss else " ".join(words) + "."
         tags = [XSS] if xss else rng.sample(TAGS, 5)
         authors = [{"name": XSS if xss else f"Author {rng.randint(1, 500)}", "affiliation": XSS if xss else "EMBL",
@@ -61,9 +111,15 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
                    "config": {"bioimageio": {"created": created, "version_id": vid, "version_name": f"v{len(vids) - k}",
                                              "doi": "" if partner else f"10.5281/zenodo.{vid}",
                                              "nickname": XSS if xss else f"nick-{i}", "nickname_icon": "🦗"}}}
+            if kind == "notebook" and not xss:
+                rdf["source"] = f"https://example.org/{i}/analysis.ipynb"
+                rdf["badges"] = [{"label": "Open in Colab", "url": f"https://colab.research.google.com/{i}"}]
             if kind == "model":
                 rdf["weights"] = {"onnx": {"source": XSS_URL if xss else f"https://example.org/{i}/w.onnx",
-                                           "sha256": "0" * 64}}
+                                           "sha256": "0" * 64, "opset_version": 15},
+                                  "torchscript": {"source": f"https://example.org/{i}/w.pt", "pytorch_version": "2.1"}}
+                rdf.update(model_tensors(i % 2 == 1, tensors(i), XSS if xss else None))
+                rdf["maintainers"] = [{"github_user": XSS if xss else f"keeper{i}"}]
             rdf = {k2: v for k2, v in rdf.items() if v is not None}
             base = out / "rdfs" / rid / vid
             _write(base / "rdf.yaml", rdf)
@@ -81,10 +137,23 @@ def make_tree(out: Path, n: int, *, seed: int = 1, xss_every: int = 0, versions:
         entries.append(entry)
         rids.append(rid)
     collection = {"type": "collection", "name": "Test Zoo", "description": "A synthetic collection.",
-                  "collection": entries, "config": {"partners": PARTNERS}}
+                  "collection": entries,
+                  "config": {"partners": [{**p, "logo": logo} if logo and "logo" in p else p for p in PARTNERS]}}
     _write(out / "collection.json", collection)
     _write(out / "health.json", {"sources": {"zenodo": {"status": "ok", "since": "2024-01-01", "error": None},
                                              "partner:ilastik": {"status": "stale", "since": "2024-01-02",
                                                                  "error": XSS}},
                                  "counts": {"resources": n}, "dispatches": []})
     return rids
+
+
+BROKEN_TENSORS = ("/pickled.npy", "/missing.npy")  # resource 5's test tensors: a pickle and a 404
+
+
+def tree_with_assets(out: Path, url: str) -> None:
+    """12 resources, 2 versions each, every 4th full of XSS payloads, with covers, docs and test tensors served
+    at `url` (see the `assets` fixture)."""
+    make_tree(out, 12, xss_every=4, versions=2, cover=lambda i: f"{url}/cover-{i}.png",
+              doc=lambda i: f"{url}/doc-{i}.md",
+              tensors=lambda i: (url + BROKEN_TENSORS[0], url + BROKEN_TENSORS[1]) if i == 5 else
+              (f"{url}/input.npy", f"{url}/output.npy"), logo=f"{url}/cover-0.png")

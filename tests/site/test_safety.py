@@ -28,5 +28,5 @@ def test_markdown_is_sanitised_and_links_are_absolute_http():
     assert 'href="https://zenodo.org/records/1/files/docs/more.md"' in html
     assert 'src="https://zenodo.org/records/1/files/pic.png"' in html
     assert not re.search(r"(href|src)=\"(?!https?:)", html)
-    assert "<table>" in html and "<h1>Title</h1>" in html
+    assert "<table>" in html and "<h3>Title</h3>" in html  # demoted below the page's h1 and h2
     assert 'rel="noopener noreferrer nofollow"' in html

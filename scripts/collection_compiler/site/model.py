@@ -189,7 +189,40 @@ def _facts(rdf: dict[str, Any]) -> dict[str, Any]:
     bio = _config_bioimageio(rdf)
     facts = {k: rdf[k] for k in FACT_KEYS if rdf.get(k) is not None}
     facts.update({k: bio[k] for k in ("created", "version_name", "doi") if isinstance(bio.get(k), str)})
+    if rdf.get("type") == "model":
+        facts["test_tensors"] = model_test_tensors(rdf)
     return facts
+
+
+MAX_TEST_TENSORS = 4  # per side: enough to show what a model does
+
+
+def model_test_tensors(rdf: dict[str, Any]) -> list[dict[str, str]]:
+    """A model's test tensors, both formats: [{side: inputs|outputs, id, url, axes}] (axes as 0.4-style letters)."""
+    found = []
+    for side, files_key in (("inputs", "test_inputs"), ("outputs", "test_outputs")):
+        tensors = [t for t in rdf.get(side, []) if isinstance(t, dict)] if isinstance(rdf.get(side), list) else []
+        files = rdf.get(files_key) if isinstance(rdf.get(files_key), list) else []  # 0.4
+        for n, tensor in enumerate(tensors[:MAX_TEST_TENSORS]):
+            test = tensor.get("test_tensor")  # 0.5
+            source = test.get("source") if isinstance(test, dict) else (files[n] if n < len(files) else None)
+            url = safe_url(source)
+            if url:
+                found.append({"side": side, "id": one_line(tensor.get("id") or tensor.get("name"), 64),
+                              "url": url, "axes": _axis_letters(tensor.get("axes"))})
+    return found
+
+
+def _axis_letters(axes: Any) -> str:
+    if isinstance(axes, str):
+        return one_line(axes, 8)
+    letters = ""
+    for axis in axes[:8] if isinstance(axes, list) else []:
+        axis = axis if isinstance(axis, dict) else {}
+        kind, axis_id = one_line(axis.get("type"), 20), one_line(axis.get("id"), 32)
+        letters += {"batch": "b", "channel": "c", "index": "i", "time": "t"}.get(kind) or (
+            axis_id if axis_id in ("x", "y", "z") else "i")
+    return letters
 
 
 def _config_bioimageio(rdf: dict[str, Any]) -> dict[str, Any]:

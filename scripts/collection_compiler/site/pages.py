@@ -7,9 +7,17 @@ from typing import Any
 from .citation import cite_list
 from .model import Resource, Version, authors, tags
 from .safety import one_line, safe_url, text
+from .tensors import tensors
 
 WEIGHT_FORMATS = ("pytorch_state_dict", "torchscript", "onnx", "tensorflow_saved_model_bundle",
                   "keras_hdf5", "tensorflow_js")
+# Each format in words, and the field that names the runtime version it needs.
+WEIGHT_WORDS = {"pytorch_state_dict": ("PyTorch state dict", "pytorch_version", "PyTorch"),
+                "torchscript": ("TorchScript", "pytorch_version", "PyTorch"),
+                "onnx": ("ONNX", "opset_version", "opset"),
+                "tensorflow_saved_model_bundle": ("TensorFlow SavedModel", "tensorflow_version", "TensorFlow"),
+                "keras_hdf5": ("Keras HDF5", "tensorflow_version", "TensorFlow"),
+                "tensorflow_js": ("TensorFlow.js", "tensorflow_version", "TensorFlow")}
 
 
 def weights(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
@@ -20,7 +28,21 @@ def weights(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
         entry = found[fmt] if isinstance(found[fmt], dict) else {}
         url = safe_url(entry.get("source"))
         if url:
-            result.append({"format": one_line(fmt, 60), "url": url, "sha256": one_line(entry.get("sha256"), 64)})
+            label, key, runtime = WEIGHT_WORDS.get(fmt, (one_line(fmt, 60), "", ""))
+            version = one_line(entry.get(key), 40) if key else ""
+            result.append({"format": one_line(fmt, 60), "label": label, "url": url,
+                           "runtime": f"{runtime} {version}" if version else "",
+                           "sha256": one_line(entry.get("sha256"), 64)})
+    return result
+
+
+def maintainers(value: Any) -> list[dict[str, str | None]]:
+    """Maintainers: often only a GitHub user (0.4 and 0.5 require that, not a name)."""
+    result = []
+    for item in value[:50] if isinstance(value, list) else []:
+        if isinstance(item, dict) and not one_line(item.get("name"), 200) and one_line(item.get("github_user"), 100):
+            item = {**item, "name": "@" + one_line(item.get("github_user"), 100)}
+        result.extend(authors([item]))
     return result
 
 
@@ -71,18 +93,41 @@ def snippets(resource: Resource, version: Version, rdf_url: str, partner_names: 
             "pip install bioimageio.core\n"
             f"bioimageio test {rdf_url}\n"
             f"bioimageio predict --inputs 'my_images/*.tif' {rdf_url}\n")})
-    else:
-        result.append({"label": "bioimageio CLI", "code": (
-            f"pip install bioimageio.spec\nbioimageio validate-format {rdf_url}\n")})
     for row in version.rows:
         if row.status == "passed" and row.tester in partner_names:
             docs = partner_docs.get(row.tester)
             steps = (f"Tested and working in {partner_names[row.tester]}"
                      f"{' ' + row.version if row.version else ''}.\n"
-                     f"Open {partner_names[row.tester]} and load the model by its id {resource.rid}"
+                     f"Open {partner_names[row.tester]} and load the {resource.type} by its id {resource.rid}"
                      f" or nickname {name}.\n" + (f"Documentation: {docs}\n" if docs else ""))
             result.append({"label": partner_names[row.tester], "code": steps})
     return result
+
+
+# What "How to use" says for the types that are not models: what to do with it, then the links that do it.
+GET_IT = {"notebook": "Open the notebook in your browser or download it:",
+          "dataset": "Download the data:",
+          "application": "Get the application:"}
+
+
+def get_it(resource: Resource, version: Version) -> dict[str, Any] | None:
+    """For notebooks, datasets and applications: a sentence and the links to open, download or install it."""
+    if resource.type == "model":
+        return None
+    rdf = version.rdf
+    links = [{"label": one_line(b.get("label"), 80) or "Open", "url": safe_url(b.get("url"))}
+             for b in (rdf.get("badges") if isinstance(rdf.get("badges"), list) else [])[:5] if isinstance(b, dict)]
+    download = safe_url(rdf.get("download_url")) or safe_url(resource.entry.get("download_url"))
+    source = safe_url(rdf.get("source"))
+    notebook = resource.type == "notebook" and source and source.split("?")[0].endswith(".ipynb")
+    links += [{"label": "Download the notebook (.ipynb)" if notebook else "Source", "url": source},
+              {"label": "Download", "url": download},
+              {"label": "Source code", "url": safe_url(rdf.get("git_repo"))},
+              {"label": "Documentation", "url": safe_url(rdf.get("documentation"))}]
+    links = [link for link in links if link["url"]] or package_links(resource, version)  # at least its record
+    return {"intro": GET_IT.get(resource.type, "Get it here:") if links else
+            "No download or source link is given; the description and documentation say more.",
+            "links": links}
 
 
 def version_view(resource: Resource, version: Version, known: set[str]) -> dict[str, Any]:
@@ -90,7 +135,7 @@ def version_view(resource: Resource, version: Version, known: set[str]) -> dict[
     return {
         "vid": version.vid, "name": one_line(rdf.get("name"), 300) or resource.name,
         "description": text(rdf.get("description"), 5000) or text(resource.entry.get("description"), 5000),
-        "authors": authors(rdf.get("authors")), "maintainers": authors(rdf.get("maintainers")),
+        "authors": authors(rdf.get("authors")), "maintainers": maintainers(rdf.get("maintainers")),
         "tags": tags(rdf.get("tags")), "license": one_line(rdf.get("license"), 100),
         "license_url": _license_url(one_line(rdf.get("license"), 100)),
         "cite": cite_list(rdf), "weights": weights(rdf),
@@ -98,6 +143,8 @@ def version_view(resource: Resource, version: Version, known: set[str]) -> dict[
         "rows": version.rows, "status": version.status, "created": version.created[:10],
         "version_name": version.version_name, "doi": version.doi,
         "format_version": one_line(rdf.get("format_version"), 40),
+        "inputs": tensors(rdf, "inputs") if resource.type == "model" else [],
+        "outputs": tensors(rdf, "outputs") if resource.type == "model" else [],
     }
 
 

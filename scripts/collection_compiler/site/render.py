@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -9,8 +11,10 @@ import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from ..files import id_path, json_text, write_bytes_atomic, write_text_atomic
 from ..settings import Settings
@@ -18,15 +22,16 @@ from . import citation, page_cache, pages
 from .documentation import fetch_documentation
 from .feed import feed_entries
 from .model import FACTS, Resource, Tree, read_tree
+from .previews import VersionPreviews, build_previews
 from .prune import prune, remove_listed
 from .safety import one_line, safe_url, text
 from .search_index import build_index
 from .thumbnails import build_thumbnails
+from .wording import HUB_TESTER, STATUS_WORDS, plural, tested, tested_row
 
 log = logging.getLogger(__name__)
 
 MAX_COVERS = 3
-CORE_TESTER = "bioimageio.core"
 
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +49,8 @@ def environment(settings: Settings) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters["safe_url"] = safe_url
+    env.filters["plural"] = plural
+    env.globals.update(status_words=STATUS_WORDS, tested_row=tested_row)
     return env
 
 
@@ -54,26 +61,45 @@ def render_site(out: Path, settings: Settings, previous: Path | None = None) -> 
     env = environment(settings)
     _copy_static(settings, out)
     covers = _covers(tree.resources)
-    thumbs = build_thumbnails([u for urls in covers.values() for u in urls], out, previous, settings)
+    logos = [u for p in tree.partners for u in (safe_url(p.get("logo")), safe_url(p.get("icon"))) if u]
+    # Partner logos are fetched with the covers (same size caps), so that no page loads another site's image.
+    thumbs = build_thumbnails([u for urls in covers.values() for u in urls] + logos, out, previous, settings)
     resource_thumbs = {rid: [thumbs[u] for u in urls if u in thumbs] for rid, urls in covers.items()}
     docs = fetch_documentation(tree.resources, out, previous, settings)
-    site = _site_context(tree, settings)
+    previews = build_previews(tree.resources, out, previous, settings)
+    site = _site_context(tree, settings, thumbs)
     categories = _categories(settings)
-    index = build_index(tree.resources, {r: t[0] for r, t in resource_thumbs.items() if t},
-                        site["tool_names"], categories)
+    index = build_index(tree.resources, _card_pictures(tree.resources, resource_thumbs, previews),
+                        {t["id"]: t["name"] for t in site["tools"]}, categories)
     write_text_atomic(out / "search-index.json", json_text(index, indent=None))
     # The same data as a script, so the home page also works when opened from a local folder (file://).
     write_text_atomic(out / "search-index.js",
                       "window.SEARCH_INDEX = " + _script_json(json_text(index, indent=None)) + ";\n")
-    _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources))
-    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs)
+    listing = sorted(({"rid": r.rid, "name": r.name, "type": r.type} for r in tree.resources if r.versions),
+                     key=lambda r: (r["name"].casefold(), r["rid"]))  # every resource a link, without JavaScript
+    _write(env, "home.html", out / "index.html", site=site, root="", n=len(tree.resources), listing=listing)
+    _all_resource_pages(settings, out, tree.resources, site, resource_thumbs, docs, previews)
     prune(out / "partners", _partner_pages(env, out, tree, site))
     _write(env, "compatibility.html", out / "compatibility" / "index.html", site=site, root="../",
            rows=_compatibility(tree.resources), tools=site["tools"])
     _write(env, "health.html", out / "health" / "index.html", site=site, root="../", health=_health(tree))
     _write(env, "feed.xml", out / "feed.xml", site=site, entries=feed_entries(tree.resources, settings.site_url))
-    _write(env, "404.html", out / "404.html", site=site, root=settings.site_url + "/")
+    _not_found_page(env, out, site, settings)
     write_text_atomic(out / ".nojekyll", "")
+
+
+def _not_found_page(env: jinja2.Environment, out: Path, site: dict[str, Any], settings: Settings) -> None:
+    """A 404 page that works at any depth and on any host: inline style and script, allowed by their hashes."""
+    folders = template_dirs(settings)  # first match wins, as for every template
+    style, script = (next(f / name for f in folders if (f / name).is_file()).read_text("utf-8")
+                     for name in ("404.css", "404.js"))
+    base = urlsplit(settings.site_url).path.rstrip("/") + "/"  # the published path; 404.js adapts it elsewhere
+    _write(env, "404.html", out / "404.html", site=site, base=base, style=Markup(style), script=Markup(script),
+           style_hash=_csp_hash(style), script_hash=_csp_hash(script))
+
+
+def _csp_hash(source: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
 
 
 def _write(env: jinja2.Environment, template: str, path: Path, **context: Any) -> None:
@@ -94,6 +120,18 @@ def _copy_static(settings: Settings, out: Path) -> None:
         write_bytes_atomic(out / "static" / relative, path.read_bytes())
 
 
+def _card_pictures(resources: list[Resource], thumbs: dict[str, list[str]],
+                   previews: dict[tuple[str, str], VersionPreviews]) -> dict[str, str]:
+    """A card's picture: the first cover, else the latest version's test input as the model sees it."""
+    pictures = {}
+    for resource in resources:
+        latest = previews.get((resource.rid, resource.latest.vid)) if resource.latest else None
+        shown = latest.inputs or latest.outputs if latest else []
+        if thumbs.get(resource.rid) or shown:
+            pictures[resource.rid] = thumbs[resource.rid][0] if thumbs.get(resource.rid) else shown[0].src
+    return pictures
+
+
 def _covers(resources: list[Resource]) -> dict[str, list[str]]:
     result = {}
     for resource in resources:
@@ -110,23 +148,25 @@ def _categories(settings: Settings) -> dict[str, str]:
     return {tag: category for category, tags in data.items() for tag in tags}
 
 
-def _site_context(tree: Tree, settings: Settings) -> dict[str, Any]:
+def _site_context(tree: Tree, settings: Settings, thumbs: dict[str, str]) -> dict[str, Any]:
     collection = tree.collection
-    partners = [_partner(p) for p in tree.partners]
-    names = {CORE_TESTER: "bioimageio.core", **{p["id"]: p["name"] for p in partners}}
+    partners = [_partner(p, thumbs) for p in tree.partners]
+    partner_names = {p["id"]: p["name"] for p in partners}
     testers = sorted({row.tester for r in tree.resources if r.latest for row in r.latest.rows},
-                     key=lambda t: (t != CORE_TESTER, t))
+                     key=lambda t: (t != HUB_TESTER, t))
     return {"name": one_line(collection.get("name"), 200) or "Model Zoo",
             "description": text(collection.get("description"), 1000), "url": settings.site_url,
-            "partners": partners, "partner_names": {p["id"]: p["name"] for p in partners},
-            "partner_docs": {p["id"]: p["docs"] for p in partners}, "tool_names": names,
-            "tools": [{"id": t, "name": names.get(t, t)} for t in testers]}
+            "partners": partners, "partner_names": partner_names,
+            "partner_docs": {p["id"]: p["docs"] for p in partners},
+            "tools": [{"id": t, "name": tested(t, partner_names)} for t in testers]}
 
 
-def _partner(details: dict[str, Any]) -> dict[str, Any]:
+def _partner(details: dict[str, Any], thumbs: dict[str, str]) -> dict[str, Any]:
+    """A partner's details; its logo and icon as the site's own copies (paths from the site root), if fetched."""
+    logo, icon = (thumbs.get(safe_url(details.get(key)) or "") for key in ("logo", "icon"))
     return {"id": details["id"], "name": one_line(details.get("name"), 200) or details["id"],
-            "description": text(details.get("description"), 2000), "logo": safe_url(details.get("logo")),
-            "icon": safe_url(details.get("icon")), "docs": safe_url(details.get("docs")),
+            "description": text(details.get("description"), 2000), "logo": logo or icon,
+            "docs": safe_url(details.get("docs")),
             "contact": one_line(details.get("contact"), 200)}
 
 
@@ -135,7 +175,8 @@ PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
 
 
 def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
-                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str]) -> None:
+                        thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str],
+                        previews: dict[tuple[str, str], VersionPreviews]) -> None:
     """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered, split over
     the cores with forked workers (Linux), else in-process."""
     global _JOB
@@ -150,7 +191,7 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
     cache.save(listing)  # before rendering: a build that stops half-way still lists every page it may write
     workers = min(os.cpu_count() or 1, 8)
     todo = [r for r in resources if r.versions]
-    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, workers, listing)
+    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, previews, workers, listing)
     try:
         if workers > 1 and len(todo) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -168,26 +209,27 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
 def _render_share(share: int) -> dict[str, str]:
     """Render every `workers`-th resource from `share` on; returns {rid: digest of its inputs}."""
     assert _JOB is not None
-    settings, out, resources, known, site, thumbs, docs, workers, listing = _JOB
+    settings, out, resources, known, site, thumbs, docs, previews, workers, listing = _JOB
     env = environment(settings)
     digests = {}
     for resource in resources[share::workers]:
         rid = resource.rid
-        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs)
+        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs, previews)
         digests[rid] = page_cache.digest(inputs)
         files = page_cache.page_file_names(str(out), rid, listing[rid]["versions"])
         if digests[rid] == listing[rid]["digest"] and all(os.path.isfile(f) for f in files):
             continue  # same inputs, files in place: the page would come out byte for byte the same
-        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs)
+        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs, previews)
     return digests
 
 
-def _page_inputs(resource: Resource, known: set[str], thumbs: list[str],
-                 docs: dict[tuple[str, str], str]) -> dict[str, Any]:
+def _page_inputs(resource: Resource, known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
+                 previews: dict[tuple[str, str], VersionPreviews]) -> dict[str, Any]:
     """Everything a resource's pages show beyond the site-wide context (which is in the cache's salt)."""
     return {"rid": resource.rid, "entry": resource.entry, "thumbs": thumbs,
             "versions": [[v.vid, v.rdf_sha256, v.rows, v.status, v.created, v.version_name, v.doi,
-                          docs.get((resource.rid, v.vid), ""), pages.linked(v.facts.get("links"), known),
+                          docs.get((resource.rid, v.vid), ""), repr(previews.get((resource.rid, v.vid))),
+                          pages.linked(v.facts.get("links"), known),
                           pages.linked(v.facts.get("training_data"), known)] for v in resource.versions]}
 
 
@@ -197,7 +239,8 @@ ROOT, HERE, VDIR = "\x00R\x00", "\x00H\x00", "\x00V\x00"
 
 
 def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
-                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str]) -> list[Path]:
+                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
+                    previews: dict[tuple[str, str], VersionPreviews]) -> list[Path]:
     written: list[Path] = []
     base = id_path(out / "resources", resource.rid)
     depth = resource.rid.count("/") + 2
@@ -213,9 +256,11 @@ def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site
         context = {**common, "version": pages.version_view(resource, version, known), "latest": position == 0,
                    "rdf_path": rdf_path, "rdf_url": rdf_url,
                    "documentation": docs.get((resource.rid, version.vid), ""),
+                   "previews": previews.get((resource.rid, version.vid)),
                    "downloads": pages.package_links(resource, version),
                    "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
                                               site["partner_docs"]),
+                   "get_it": pages.get_it(resource, version),
                    "bibtex": citation.bibtex(resource, version, page_url),
                    "cff": citation.cff(resource, version, page_url)}
         html = template.render(**context)
@@ -258,7 +303,7 @@ def _partner_pages(env: jinja2.Environment, out: Path, tree: Tree, site: dict[st
         cards.append({**partner, "n_resources": len(own), "counts": dict(counts)})
         written.append(id_path(out / "partners", partner["id"]) / "index.html")
         _write(env, "partner.html", written[-1], root="../../",
-               site=site, partner=partner, resources=own, tested=tested, counts=counts)
+               site=site, partner=partner, resources=own, results=tested, counts=counts)
     _write(env, "partners.html", written[0], root="../", site=site, partners=cards)
     return written
 

@@ -13,6 +13,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 URL_SCHEMES = frozenset({"http", "https"})
+HEADING_SHIFT = 2  # a document's "# Title" becomes an h3
 MAX_TEXT = 20_000
 
 
@@ -80,7 +81,14 @@ def _markdown(base: str | None) -> MarkdownIt:
                         else:
                             child.attrs[attr] = url
 
+    def demote_headings(state: Any) -> None:
+        # The page has its own h1 and a "Documentation" h2: the document's headings go below them.
+        for token in state.tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(int(token.tag[1]) + HEADING_SHIFT, 6)}"
+
     md.core.ruler.push("absolute_http_links", fix_links)
+    md.core.ruler.push("demote_headings", demote_headings)
     return md
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .model import Resource, authors, tags
 from .safety import one_line
+from .wording import STATUS_WORDS
 
 DESCRIPTION_CHARS = 140
 MAX_TAGS = 12
@@ -41,5 +42,6 @@ def build_index(resources: list[Resource], thumbnails: dict[str, str], tool_name
     used_tags = {t for item in items for t in item["g"]}
     return {"format": 1,
             "tools": {t: tool_names.get(t, t) for t in sorted({s for item in items for s in item["s"]})},
+            "words": STATUS_WORDS,
             "categories": {t: c for t, c in sorted(categories.items()) if t in used_tags},
             "items": items}

@@ -69,7 +69,7 @@ def build_thumbnails(urls: list[str], out: Path, previous: Path | None, settings
     todo = []
     for url in sorted(set(urls)):
         name = known.get(url)
-        if name and _reuse(name, folder, previous):
+        if name and reuse_file(name, folder, previous / FOLDER if previous else None):
             done[url] = name
         else:
             todo.append(url)
@@ -89,11 +89,12 @@ def _index(folder: Path | None) -> dict[str, str]:
             and not v.startswith(".")} if isinstance(data, dict) else {}
 
 
-def _reuse(name: str, folder: Path, previous: Path | None) -> bool:
+def reuse_file(name: str, folder: Path, previous_folder: Path | None) -> bool:
+    """Is `folder/name` there, or could it be copied from the previous deploy's folder?"""
     target = folder / name
     if target.is_file():
         return True
-    source = previous / FOLDER / name if previous else None
+    source = previous_folder / name if previous_folder else None
     if source and source.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
