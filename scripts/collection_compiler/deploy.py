@@ -1,7 +1,8 @@
 """`collection deploy`: publish the built tree to a branch (gh-pages) of a git remote as one commit.
 
 If the remote branch moved while we worked, fetch it and try again. A tree that lost more than the template's
-`config.publication.max_resource_loss` share of the previous deploy's resources is refused unless forced.
+`config.publication.max_resource_loss` share of the previous deploy's distinct resource ids is refused unless
+forced, and so is any deploy over a tree whose collection.json cannot be read.
 """
 
 from __future__ import annotations
@@ -62,19 +63,27 @@ def _default_remote(settings: Settings) -> str | None:
     return settings.clone_url(repository) if repository else None
 
 
-def _resource_count(tree: Path) -> int | None:
+def _resource_ids(tree: Path) -> set[str] | None:
+    """The distinct resource ids of a tree's collection.json (repeated entries must not pad the count), or None
+    when it is missing or not a collection."""
     try:
-        return len(json.loads((tree / "collection.json").read_text("utf-8")).get("collection") or [])
+        entries = json.loads((tree / "collection.json").read_text("utf-8")).get("collection")
     except (OSError, ValueError, AttributeError):
         return None
+    if not isinstance(entries, list):
+        return None
+    return {e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str)}
 
 
 def check_loss(new_tree: Path, old_tree: Path, max_loss: float) -> None:
-    before, after = _resource_count(old_tree), _resource_count(new_tree)
+    before, after = _resource_ids(old_tree), _resource_ids(new_tree)
     if after is None:
         raise DeployRefused(f"{new_tree}/collection.json is missing or unreadable")
-    if before and after < before * (1 - max_loss):
-        raise DeployRefused(f"the new tree has {after} resources, the deployed one {before}: more than "
+    if before is None:  # the guard cannot tell what would be lost: that needs a person's decision
+        raise DeployRefused("the deployed tree's collection.json is missing or unreadable, so the loss of "
+                            "resources cannot be checked (use --force if this is intended)")
+    if before and len(after) < len(before) * (1 - max_loss):
+        raise DeployRefused(f"the new tree has {len(after)} resources, the deployed one {len(before)}: more than "
                             f"{max_loss:.0%} would disappear (use --force if this is intended)")
 
 

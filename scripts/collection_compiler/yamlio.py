@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,14 @@ class YamlLoadError(ValueError):
     """A document that cannot be used: the message names the file and what is wrong with it."""
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A value the loader would not build (an out-of-range integer, a tag beyond the core schema): the check of the
+    loaded document reports it with its field, so one value never stops a run with a traceback."""
+
+    reason: str
+
+
 # ---- loading: YAML 1.2 core schema on libyaml ------------------------------------------------------------
 # The ecosystem reads RDFs as YAML 1.2 (`1e-05` is a number, `yes`/`on` are strings, `017` is 17). ruamel.yaml
 # implements that, but thousands of RDFs a run make its constructor the bottleneck; PyYAML's libyaml parser
@@ -36,11 +45,13 @@ class YamlLoadError(ValueError):
 class _Loader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
     yaml_implicit_resolvers: dict = {}
 
-    def construct_yaml_int(self, node: pyyaml.Node) -> int:
+    def construct_yaml_int(self, node: pyyaml.Node) -> int | Refused:
         value = self.construct_scalar(node)
-        if value.startswith("0o"):
-            return int(value[2:], 8)
-        return int(value, 16) if value.startswith("0x") else int(value, 10)
+        number = yamlread.parse_int(value)
+        return Refused(f"integer of {len(value)} characters is out of range") if number is None else number
+
+    def refuse_tag(self, node: pyyaml.Node) -> Refused:
+        return Refused(f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (core schema only)")
 
     def construct_mapping(self, node: pyyaml.Node, deep: bool = False) -> dict:
         seen = set()
@@ -59,6 +70,8 @@ class _Loader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignor
 for _tag, _pattern, _first in yamlread.CORE_SCHEMA:
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+for _tag in ("binary", "set", "omap", "pairs"):  # beyond the core schema: bytes, sets, tuples are not JSON data
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.refuse_tag)
 _HAS_LIBYAML = hasattr(pyyaml, "CSafeLoader")
 _local = threading.local()
 
@@ -177,22 +190,39 @@ def _describe(error: Exception, source: str) -> str:
     return f"{source}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}{detail}"
 
 
+_PLAIN_SCALARS = (str, bool, int, float, type(None), dt.date)  # dates: implicit timestamps, normalised to text
+
+
 def _check_shape(value: Any, source: str) -> None:
-    """Bound depth and node count, iteratively (aliases may share nodes, so count visits)."""
-    stack = [(value, 0)]
+    """Plain JSON-like data only, with bounded depth and node count, checked iteratively (aliases may share nodes,
+    so visits are counted). The error names the field."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
     visited = 0
     while stack:
-        node, depth = stack.pop()
+        node, path = stack.pop()
         visited += 1
         if visited > MAX_NODES:
             raise YamlLoadError(f"{source}: document has more than {MAX_NODES} nodes")
-        if depth > MAX_DEPTH:
+        if len(path) > MAX_DEPTH:
             raise YamlLoadError(f"{source}: document nested deeper than {MAX_DEPTH} levels")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-            stack.extend((k, depth + 1) for k in node if not isinstance(k, str | int | float | bool))
+            for key, item in node.items():
+                if not isinstance(key, _PLAIN_SCALARS):
+                    raise YamlLoadError(f"{source}: field {_field(path)}: a key must be a plain scalar, "
+                                        f"not {_what(key)}")
+                stack.append((item, (*path, key)))
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+            stack.extend((item, (*path, index)) for index, item in enumerate(node))
+        elif not isinstance(node, _PLAIN_SCALARS):
+            raise YamlLoadError(f"{source}: field {_field(path)}: {_what(node)}")
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    return ".".join(map(str, path)) or "(top level)"
+
+
+def _what(value: Any) -> str:
+    return value.reason if isinstance(value, Refused) else f"a {type(value).__name__} value is not plain data"
 
 
 def normalise(value: Any) -> Any:

@@ -40,6 +40,12 @@ class Unsupported(ValueError):
     """A document this reader leaves to the full loader."""
 
 
+# Integers must fit in 64 bits (signed or unsigned), as JSON readers hold them: no description needs more, and
+# Python refuses to convert more than 4,300 digits at all. Out of range, the full loader reports them by field.
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1
+MAX_INT_CHARS = 25  # `0o` and 22 octal digits, with a sign: any longer literal is out of range
+
+
 MAX_CHARS = 65_536  # larger documents go to the full loader, so no node count is needed here
 
 
@@ -122,9 +128,21 @@ def _timestamp(value: str) -> Any:
 
 
 def _int(value: str) -> int:
+    number = parse_int(value)
+    if number is None:
+        raise Unsupported("integer out of range")
+    return number
+
+
+def parse_int(value: str) -> int | None:
+    """A core-schema integer literal's value, or None when it does not fit in 64 bits."""
+    if len(value) > MAX_INT_CHARS:
+        return None
     if value.startswith("0o"):
-        return int(value[2:], 8)
-    return int(value, 16) if value.startswith("0x") else int(value, 10)
+        number = int(value[2:], 8)
+    else:
+        number = int(value, 16) if value.startswith("0x") else int(value, 10)
+    return number if INT_MIN <= number <= INT_MAX else None
 
 
 def _float(value: str) -> float:

@@ -282,7 +282,7 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
     if not concept:
         concept_record = hit.get("conceptrecid")
         concept = f"10.5281/zenodo.{concept_record}" if concept_record else None
-    if not record_id.isdigit() or not ids.is_safe_id(concept):
+    if not ids.is_zenodo_ids(concept, record_id):
         return f"record {record_id!r}: no usable record id or concept DOI ({concept!r})"
     rdf_file = _rdf_file(hit)
     if rdf_file is None:
