@@ -39,9 +39,15 @@ class NotChecked(Exception):
     """A file left unread because the description's time budget for file checks was spent."""
 
 
+class NotAllowed(Exception):
+    """A reference that would read a local file the description has no business naming (an absolute path, a
+    `file:` URL, a path leaving its package folder): an error that never says whether the file exists."""
+
+
 class Fetcher:
-    """Reads local files or URLs (resolved against `root`) with a size cap; caches within one description, the
-    failures too (each URL is tried once, and reported once)."""
+    """Reads URLs, or files inside a local package folder, resolved against `root`, with a size cap; caches
+    within one description, the failures too (each URL is tried once, and reported once). With a URL or no
+    root (the pipeline: materialised RDFs name only URLs) no local file is ever read."""
 
     def __init__(self, root: str | Path | None, settings: Settings, http: HttpClient | None):
         self.root, self.settings, self.http = root, settings, http
@@ -51,7 +57,8 @@ class Fetcher:
     def prefetch(self, sources: list[str]) -> None:
         """Fetch the URLs among `sources` in parallel, waiting at most `settings.file_check_budget` seconds: a
         URL not read by then is `NotChecked` (its download goes on in a daemon thread, nobody waits for it)."""
-        targets = sorted({t for t in map(self.resolve, sources) if re.match(r"^https?://", t)} - set(self._cache))
+        urls = {t for t in map(self.resolved, sources) if t and re.match(r"^https?://", t)}
+        targets = sorted(urls - set(self._cache))
         if not targets:
             return
         if self.http is None:
@@ -68,14 +75,27 @@ class Fetcher:
     def resolve(self, source: str) -> str:
         if re.match(r"^https?://", source):
             return source
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", source):  # file:, data:, ftp: … (a drive letter too)
+            raise NotAllowed("only http(s) URLs and paths relative to the description are read")
         if self.root is None:
-            return str(Path(source))
+            raise NotAllowed("a path with nothing to resolve it against (the pipeline reads no local file)")
         root = str(self.root)
         if re.match(r"^https?://", root):
             if is_zenodo_file_url(root):  # the relative part replaces the file name before /content
                 return root[: -len("/content")].rsplit("/", 1)[0] + "/" + source + "/content"
             return urljoin(root if root.endswith("/") else root + "/", source)
-        return str(Path(root) / source)
+        folder = Path(root).resolve()
+        target = (folder / source).resolve()  # symlinks followed: a link out of the package is refused too
+        if not target.is_relative_to(folder):
+            raise NotAllowed("a path outside the description's folder")
+        return str(target)
+
+    def resolved(self, source: str) -> str | None:
+        """`resolve`, or None for a reference that is not allowed (the file pass reports it)."""
+        try:
+            return self.resolve(source)
+        except NotAllowed:
+            return None
 
     def read(self, source: str) -> bytes:
         target = self.resolve(source)
@@ -189,6 +209,9 @@ def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http
     for loc, source, sha in refs:
         try:
             content = fetcher.read(source)
+        except NotAllowed as e:
+            out.error(loc, f"file reference {source!r} is not allowed: {e}", "unsafe_reference")
+            continue
         except Missing as e:
             out.error(loc, f"file not found: {e}", "file_not_found")
             continue
@@ -206,8 +229,8 @@ def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http
             out.warn(loc, "No '# Validation' (sub)section found.", WARNING, "documentation")
     if d.schema.startswith("model_"):
         _check_test_tensors(d, fetcher, out)
-    return Detail(_detail_name(len(unchecked), len({fetcher.resolve(s) for _, s, _ in refs})), out.errors,
-                  out.warnings)
+    total = len({fetcher.resolved(s) for _, s, _ in refs} - {None})
+    return Detail(_detail_name(len(unchecked), total), out.errors, out.warnings)
 
 
 def _detail_name(unchecked: int, total: int) -> str:
@@ -259,7 +282,7 @@ def _check_test_tensors(d: Dispatched, fetcher: Fetcher, out: Collector) -> None
     for loc, source, tensor, dtype, sizes in _tensor_specs(d):
         try:
             array = np.load(io.BytesIO(fetcher.read(source)), allow_pickle=False)
-        except (Missing, FetchError, OSError, NotChecked):
+        except (Missing, NotAllowed, FetchError, OSError, NotChecked):
             continue  # already reported by the file pass
         except (ValueError, EOFError) as e:
             out.error(loc, f"not a readable .npy array: {e}", "npy_error")

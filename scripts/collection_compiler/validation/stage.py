@@ -67,7 +67,8 @@ def validate_version(work: WorkDir, settings: Settings, rid: str, vid: str, sha:
         uploaded = validate_rdf(upload.read_bytes(), source=f"{rid}/{vid} (as uploaded)", settings=settings)
         if uploaded.status == "failed":
             return CheckResult(CHECKER, VALIDATOR_VERSION, sha, "failed", uploaded.sub_summaries()), False
-    published = validate_rdf(path.read_bytes(), source=f"{rid}/{vid}", root=path.parent, perform_io=perform_io,
+    # No root: a materialised RDF names its files by URL, and nothing it names may be read from this machine.
+    published = validate_rdf(path.read_bytes(), source=f"{rid}/{vid}", root=None, perform_io=perform_io,
                              settings=settings, http=http)
     details = published.sub_summaries()
     if upload.is_file():
