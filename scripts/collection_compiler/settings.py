@@ -9,6 +9,7 @@ import argparse
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "COLLECTION_"
 
@@ -50,6 +51,9 @@ class Settings:
     stage_budget: float = 3600.0
     # site pictures: the largest test tensor (.npy) drawn as a preview on a model page
     max_preview_bytes: int = 64_000_000
+    # model sandbox (issue 22): run model code even where bubblewrap is missing; only for a machine that runs
+    # nothing else and holds no secrets
+    allow_unsandboxed_models: bool = False
 
     def __post_init__(self) -> None:
         for name in ("zenodo_api", "github_api", "github_raw", "git_base", "site_url"):
@@ -77,7 +81,16 @@ _FLOAT_FIELDS = {"http_timeout", "http_backoff", "max_retry_after", "file_check_
                  "stage_budget"}
 
 
-def _type_of(name: str) -> type:
+_BOOL_FIELDS = {"allow_unsandboxed_models"}
+
+
+def _boolean(raw: str) -> bool:
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _type_of(name: str) -> Any:
+    if name in _BOOL_FIELDS:
+        return _boolean
     if name in _PATH_FIELDS:
         return Path
     return int if name in _INT_FIELDS else float if name in _FLOAT_FIELDS else str

@@ -76,3 +76,19 @@ def hostile() -> types.SimpleNamespace:
     return types.SimpleNamespace(entries=entries, hostile_run=hostile_run, published_run=published_run,
                                  unchanged_versions=unchanged_versions, warnings_text=warnings_text,
                                  tree_bytes=tree_bytes)
+
+
+def _testing_conftest() -> types.ModuleType:
+    """The model builders of tests/testing (real tiny models in formats 0.4 and 0.5), loaded by path."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "testing" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("testing_models", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_MODELS = _testing_conftest()
+models, model_copy = _MODELS.models, _MODELS.model_copy

@@ -26,7 +26,7 @@ from ..runtimes import all_missing, missing_runtimes
 from ..settings import Settings
 from .description import KNOWN_FORMATS
 from .launch import Launched, resolve_device
-from .sandbox import DEVICES, Limits, TestOptions, Worker, discard, start_worker
+from .sandbox import DEVICES, Limits, SandboxUnavailable, TestOptions, Worker, discard, start_worker
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pipeline.add_argument("--all", action="store_true", help="test every matrix entry in order")
 
 
-def _options(args: argparse.Namespace) -> TestOptions:
-    return TestOptions(device=args.device, limits=Limits(timeout_s=args.timeout,
-                                                         memory_bytes=int(args.memory_limit * 1024**3)))
+def _options(args: argparse.Namespace, settings: Settings) -> TestOptions:
+    return TestOptions(device=args.device, allow_unsandboxed=settings.allow_unsandboxed_models,
+                       limits=Limits(timeout_s=args.timeout, memory_bytes=int(args.memory_limit * 1024**3)))
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,10 +60,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("give a SOURCE, --matrix, --matrix-entry or --all", hint="e.g. collection test rdf.yaml")
     if args.weight_format:
         _require_runtimes([args.weight_format])
-    options = _options(args)
+    options = _options(args, settings)
     worker = _early_worker(getattr(args, "early", None), args.weight_format, options)
     if worker is None and args.weight_format:  # before the validator and YAML imports: the runtime loads meanwhile
-        worker = start_worker(args.weight_format, options)
+        worker = _start_ahead(args.weight_format, options)
     summary = test_source(args.source, settings, options, args.weight_format, perform_io=not args.no_io,
                           worker=worker)
     if args.summary:
@@ -88,6 +88,15 @@ def _warn_missing_runtimes(weight_formats: Iterable[str]) -> None:
         print(f"collection test: warning: {MissingRuntime(module).line()}", file=sys.stderr)
 
 
+def _start_ahead(weight_format: str, options: TestOptions) -> Worker | None:
+    """A worker started ahead of need, loading its runtime meanwhile; where no sandbox works, the test itself
+    reports that (starting ahead is only a speed-up)."""
+    try:
+        return start_worker(weight_format, options)
+    except SandboxUnavailable:
+        return None
+
+
 def _early_worker(early: Launched | None, weight_format: str | None, options: TestOptions) -> Worker | None:
     """The worker `cli` started from the command line, if the parsed arguments ask for the same one."""
     if early is None or early.weight_format != weight_format or early.device != resolve_device(options.device):
@@ -110,12 +119,12 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
     if args.all:
         if all_missing():  # only then is the matrix read twice
             _warn_missing_runtimes(entry["weight_format"] for entry in stage.test_matrix(settings)["include"])
-        results = stage.test_work(settings, _options(args))
+        results = stage.test_work(settings, _options(args, settings))
         print(test_line(results))
         return 1 if any(r.status == "failed" for r in results) else 0
     entry = _entry(args) or {}
     _warn_missing_runtimes([str(entry.get("weight_format"))])
-    result = stage.run_matrix_entry(settings, entry, _options(args))
+    result = stage.run_matrix_entry(settings, entry, _options(args, settings))
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
 
@@ -168,7 +177,7 @@ def _test_source(source: str, settings: Settings, options: TestOptions, weight_f
         # The first format's worker loads its runtime while we validate; it runs no model code until given a job.
         first = weight_format or next(iter(weight_formats(opened.rdf)), None)
         if first and first not in started and opened.rdf.get("type") == "model":
-            started[first] = start_worker(first, options)
+            started[first] = _start_ahead(first, options)
         ok, details = static_validation(opened.rdf, source=opened.name, root=root,
                                         perform_io=perform_io and opened.root.package is None,
                                         settings=settings, http=http)

@@ -316,14 +316,11 @@ def weight_files(plan: ModelPlan, weight_format: str) -> tuple[dict[str, FileRef
 
 def _architecture(entry: dict[str, Any], where: str, files: dict[str, FileRef]) -> dict[str, Any]:
     arch = entry.get("architecture")
-    if isinstance(arch, dict):  # 0.5
-        kwargs = arch.get("kwargs") or {}
-        callable_name = arch.get("callable")
-        if "source" in arch:
-            files["architecture"] = FileRef(f"{where}.architecture.source", arch.get("source"), arch.get("sha256"))
-            spec = {"callable": callable_name, "kwargs": kwargs}
-        else:
-            spec = {"import_from": arch.get("import_from"), "callable": callable_name, "kwargs": kwargs}
+    if isinstance(arch, dict) and "source" in arch:  # 0.5
+        if not arch.get("sha256"):
+            raise DescriptionError(f"{where}.architecture.sha256: required to run the architecture's code")
+        files["architecture"] = FileRef(f"{where}.architecture.source", arch.get("source"), arch.get("sha256"))
+        spec = {"callable": arch.get("callable"), "kwargs": arch.get("kwargs") or {}}
     elif isinstance(arch, str) and ":" in arch:  # 0.4 file-based: "file.py:Callable"
         source, _, callable_name = arch.rpartition(":")
         sha = entry.get("architecture_sha256")
@@ -331,9 +328,10 @@ def _architecture(entry: dict[str, Any], where: str, files: dict[str, FileRef]) 
             raise DescriptionError(f"{where}.architecture_sha256: required for the file-based architecture {arch!r}")
         files["architecture"] = FileRef(f"{where}.architecture", source, sha)
         spec = {"callable": callable_name, "kwargs": entry.get("kwargs") or {}}
-    elif isinstance(arch, str) and "." in arch:  # 0.4 importable: "pkg.module.Callable"
-        module, _, callable_name = arch.rpartition(".")
-        spec = {"import_from": module, "callable": callable_name, "kwargs": entry.get("kwargs") or {}}
+    elif isinstance(arch, dict) or (isinstance(arch, str) and "." in arch):  # `import_from`, "pkg.module.Callable"
+        # Anything importable would do here, `os.system` included: only the model's own, hash-checked code runs.
+        raise DescriptionError(f"{where}.architecture: {arch!r} names an installed module's callable; only a "
+                               f"callable defined in the model's own architecture file (with its sha256) is run")
     else:
         raise DescriptionError(f"{where}.architecture: {arch!r} is neither 'file.py:Callable' nor 'module.Callable'")
     if not isinstance(spec["callable"], str) or not spec["callable"].isidentifier():

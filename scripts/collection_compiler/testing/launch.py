@@ -5,8 +5,8 @@ step first of all, from a plain scan of its command line, before the parser, set
 load (`start_early`); `cli` hands the started worker to the command, which uses it only if the parsed
 arguments agree. The module therefore imports nothing beyond the standard library's process basics.
 
-The child gets only an allow-list of environment variables (never tokens or secrets), HOME and TMPDIR in
-its scratch folder, and its own process group, so that a kill reaches everything it starts.
+The child runs in the `isolation` sandbox (bubblewrap) and gets only an allow-list of environment variables
+(never tokens or secrets), HOME and TMPDIR in its scratch folder, and its own process group.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from . import isolation
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see the module docstring)
 if TYPE_CHECKING:
     from typing import IO
@@ -27,7 +29,9 @@ DEVICES = ("auto", "cpu", "cuda")
 ENV_ALLOWED = {"PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                "OPENBLAS_NUM_THREADS", "SYSTEMROOT"}
 ENV_ALLOWED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_")
-ENV_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")
+# Any of these anywhere in a name drops it, under the allowed prefixes too (`NVIDIA_NGC_APIKEY`).
+ENV_SECRET_WORDS = ("TOKEN", "SECRET", "PASS", "CREDENTIAL", "AUTH", "KEY", "PRIVATE", "SESSION", "COOKIE",
+                    "SIGNATURE", "CERT")
 # Flags after which `collection test` does something other than test one SOURCE.
 NOT_A_SOURCE_TEST = {"--matrix", "--all", "--matrix-entry", "--resource-id", "--version-id", "-h", "--help"}
 
@@ -47,7 +51,7 @@ def resolve_device(device: str) -> str:
 
 def _allowed(name: str) -> bool:
     upper = name.upper()
-    if any(word in upper for word in ENV_SECRET_WORDS) or upper.endswith("_KEY") or upper.startswith("KEY"):
+    if any(word in upper for word in ENV_SECRET_WORDS):
         return False
     if name in ENV_ALLOWED:
         return True
@@ -71,15 +75,21 @@ class Launched:
     """A worker process loading the runtime of `weight_format` in `scratch`; it runs no model code until a
     job arrives on its stdin. `close` ends it and removes the scratch folder unless a `Worker` took it."""
 
-    def __init__(self, weight_format: str, device: str, scratch_root: str | os.PathLike[str] | None = None):
+    def __init__(self, weight_format: str, device: str, scratch_root: str | os.PathLike[str] | None = None,
+                 allow_unsandboxed: bool = False):
         self.weight_format, self.device = weight_format, device
         self.started = time.perf_counter()
         self.scratch = _make_scratch(f"test-{weight_format}-", scratch_root)
+        command = [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "--serve", weight_format, device]
+        try:
+            command = isolation.wrap(command, self.scratch, allow_unsandboxed)
+        except isolation.SandboxUnavailable:
+            os.rmdir(self.scratch)
+            raise
         self.log: IO[bytes] = open(os.path.join(self.scratch, "worker.log"), "wb")  # noqa: SIM115 - the Worker closes it
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "collection_compiler.testing.worker", "--serve", weight_format, device],
-            cwd=self.scratch, env=child_environment(self.scratch), stdin=subprocess.PIPE, stdout=self.log,
-            stderr=self.log, start_new_session=True)
+        self.process = subprocess.Popen(command, cwd=self.scratch, env=child_environment(self.scratch),
+                                        stdin=subprocess.PIPE, stdout=self.log, stderr=self.log,
+                                        start_new_session=True)
         self.taken = False
 
     def close(self) -> None:
@@ -120,8 +130,8 @@ def start_early(argv: Sequence[str]) -> Launched | None:
     if any(a.split("=", 1)[0] in NOT_A_SOURCE_TEST for a in argv):
         return None
     weight_format, device = _flag(argv, "--weight-format"), _flag(argv, "--device") or "auto"
-    if weight_format not in RUNNABLE or device not in DEVICES:
-        return None
+    if weight_format not in RUNNABLE or device not in DEVICES or isolation.working_tool() is None:
+        return None  # without a sandbox the command decides, with its settings, whether to run at all
     return Launched(weight_format, resolve_device(device))
 
 

@@ -158,21 +158,20 @@ def _architecture_callable(arch: dict[str, Any]) -> Callable[..., Any]:
     import importlib.util
     from pathlib import Path
 
-    if arch.get("path"):
-        path = Path(arch["path"])
-        expected = arch.get("sha256")
-        if expected and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-            raise RunnerError(f"architecture file {path.name}: sha256 does not match the description")
-        module_name = f"_bioimageio_architecture_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise RunnerError(f"architecture file {path.name} cannot be imported")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(str(arch["import_from"]))
+    if not arch.get("path"):
+        raise RunnerError("architecture: only a callable of the model's own architecture file is run")
+    path = Path(arch["path"])
+    expected = arch.get("sha256")
+    if expected and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+        raise RunnerError(f"architecture file {path.name}: sha256 does not match the description")
+    module_name = f"_bioimageio_architecture_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise RunnerError(f"architecture file {path.name} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
     factory = getattr(module, arch["callable"], None)
-    if not callable(factory):
-        raise RunnerError(f"architecture: {arch['callable']!r} is not a callable of {module.__name__}")
+    if not callable(factory) or getattr(factory, "__module__", None) != module_name:  # e.g. `from os import system`
+        raise RunnerError(f"architecture: {arch['callable']!r} is not a callable defined in {path.name}")
     return factory

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .isolation import SandboxUnavailable
 from .launch import DEVICES, RUNNABLE, Launched, child_environment, kill_group, resolve_device
 
-__all__ = ["DEVICES", "Limits", "TestOptions", "Worker", "child_environment", "discard", "start_worker"]
+__all__ = ["DEVICES", "Limits", "SandboxUnavailable", "TestOptions", "Worker", "child_environment", "discard",
+           "start_worker"]
 POLL_S = 0.05
 
 
@@ -43,13 +45,15 @@ class TestOptions:
     limits: Limits = field(default_factory=Limits)
     scratch_root: Path | None = None
     keep_scratch: bool = False
+    allow_unsandboxed: bool = False  # run model code even where bubblewrap is missing (a loud warning)
 
 
 def start_worker(weight_format: str, options: TestOptions) -> Worker | None:
     """A sandboxed worker for a runnable format, loading its runtime in the background (no model code yet)."""
     if weight_format not in RUNNABLE:
         return None
-    return Worker(Launched(weight_format, resolve_device(options.device), options.scratch_root), options.limits)
+    launched = Launched(weight_format, resolve_device(options.device), options.scratch_root, options.allow_unsandboxed)
+    return Worker(launched, options.limits)
 
 
 def discard(worker: Worker | None, options: TestOptions) -> None:
@@ -60,6 +64,19 @@ def discard(worker: Worker | None, options: TestOptions) -> None:
 
 
 def _rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and every process below it: the worker runs under bubblewrap's processes."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        total += _own_rss(current)
+        stack.extend(_children(current))
+    return total
+
+
+def _own_rss(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -67,6 +84,14 @@ def _rss_bytes(pid: int) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 class Worker:
@@ -151,7 +176,8 @@ def _read_result(path: Path) -> dict[str, Any] | None:
         result = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return result if isinstance(result, dict) and result.get("status") in ("passed", "failed") else None
+    # `ran`: outputs written, for `verdict` to judge; a `passed` the model code wrote itself counts for nothing
+    return result if isinstance(result, dict) and result.get("status") in ("ran", "failed") else None
 
 
 def _failure_message(reason: str | None, returncode: int | None, limits: Limits) -> str:
@@ -159,11 +185,20 @@ def _failure_message(reason: str | None, returncode: int | None, limits: Limits)
         return f"test process killed after the wall-time limit of {limits.timeout_s:g} s"
     if reason == "memory":
         return f"test process killed for using more than {limits.memory_bytes / 1024**3:.2f} GiB of memory"
-    if returncode is not None and returncode < 0:
-        name = signal.Signals(-returncode).name
-        hint = " (possibly out of memory)" if -returncode == signal.SIGKILL else ""
+    signalled = _signal_number(returncode)
+    if signalled is not None:
+        name = signal.Signals(signalled).name
+        hint = " (possibly out of memory)" if signalled == signal.SIGKILL else ""
         return f"test process died from signal {name}{hint}"
     return f"test process exited with code {returncode} without writing a result"
+
+
+def _signal_number(returncode: int | None) -> int | None:
+    """The signal that ended the worker: a negative return code, or bubblewrap's 128 + signal."""
+    if returncode is None:
+        return None
+    number = -returncode if returncode < 0 else returncode - 128
+    return number if number in {int(s) for s in signal.Signals} else None
 
 
 def _tail(path: Path, limit: int = 4000) -> list[str]:

@@ -67,6 +67,8 @@ def test_matrix(settings: Settings) -> dict[str, list[dict[str, str]]]:
     work = WorkDir(settings.work_dir)
     include = []
     for rid, vid, sha in _model_versions(work):
+        if _static_failed(settings, rid, vid):
+            continue  # no model code runs for a description our own checks refused
         path = work.version_rdf(rid, vid, settings.previous)
         try:
             formats = weight_formats(_load_rdf(path))
@@ -93,7 +95,12 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
     work = WorkDir(settings.work_dir)
     rdf_path = work.version_rdf(rid, vid, settings.previous)
     sha = _recorded_sha(work, rid, vid) or sha256_file(rdf_path)
-    options = options or TestOptions(scratch_root=None)
+    options = options or TestOptions(scratch_root=None, allow_unsandboxed=settings.allow_unsandboxed_models)
+    if _static_failed(settings, rid, vid):
+        detail = make_detail(wf, "failed", error="model code not run: the description failed static validation")
+        result = CheckResult(checker_name(wf), TESTER_VERSION, sha, "failed", [detail])
+        write_result(work, rid, vid, result)
+        return result
     own_http = http is None
     http = http or HttpClient(settings)
     try:
@@ -109,6 +116,12 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
     result = CheckResult(checker_name(wf), TESTER_VERSION, sha, detail["status"], [detail])
     write_result(work, rid, vid, result)
     return result
+
+
+def _static_failed(settings: Settings, rid: str, vid: str) -> bool:
+    from ..validation.stage import static_status  # here: the validator is not needed to run a test
+
+    return static_status(settings, rid, vid) == "failed"
 
 
 def _recorded_sha(work: WorkDir, rid: str, vid: str) -> str | None:

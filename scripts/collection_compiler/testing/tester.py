@@ -22,7 +22,8 @@ from .description import (
     weight_files,
 )
 from .fetch import FileFetcher, FileFetchError, safe_name, stage_file
-from .sandbox import TestOptions, Worker, discard, start_worker
+from .sandbox import SandboxUnavailable, TestOptions, Worker, discard, start_worker
+from .verdict import judge
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
 TESTER_VERSION = f"{__version__}+test.2"
@@ -61,12 +62,15 @@ def test_weights(rdf: dict[str, Any], fetcher: FileFetcher, weight_format: str, 
     if problem is not None:
         discard(worker, options)
         return problem
-    worker = worker or start_worker(weight_format, options)
+    try:
+        worker = worker or start_worker(weight_format, options)
+    except SandboxUnavailable as e:
+        return make_detail(weight_format, "failed", error=f"model code not run: {e}")
     assert worker is not None
     try:
         plan = read_plan(rdf)
-        job = _prepare_job(plan, fetcher, weight_format, worker.scratch, worker.device)
-        result = worker.run(job)
+        job, expected = _prepare_job(plan, fetcher, weight_format, worker.scratch, worker.device)
+        result = judge(worker.run(job), job, expected, worker.scratch)
     except (DescriptionError, FileFetchError) as e:
         return make_detail(weight_format, "failed", error=str(e))
     finally:
@@ -75,17 +79,20 @@ def test_weights(rdf: dict[str, Any], fetcher: FileFetcher, weight_format: str, 
 
 
 def _prepare_job(plan: ModelPlan, fetcher: FileFetcher, weight_format: str, scratch: Path,
-                 device: str) -> dict[str, Any]:
+                 device: str) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The worker's job (its files staged in `scratch`) and the verified expected outputs, which stay outside."""
     assert weight_format in RUNNABLE
     tensors: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": []}
+    expected: dict[str, Path] = {}
     for role, specs in (("inputs", plan.inputs), ("outputs", plan.outputs)):
         for i, spec in enumerate(specs):
             cached = fetcher.fetch(spec.test_tensor.source, spec.test_tensor.sha256, spec.test_tensor.field)
-            path = stage_file(cached, scratch / "data", f"{role}_{i}.npy")
-            entry = {"id": spec.id, "axes": spec.axes, "steps": spec.steps,
-                     "test_tensor": str(path.relative_to(scratch))}
+            entry = {"id": spec.id, "axes": spec.axes, "steps": spec.steps}
             if role == "outputs":
                 entry["tolerance"] = tolerance(plan, weight_format, spec.id)
+                expected[spec.id] = cached
+            else:
+                entry["test_tensor"] = str(stage_file(cached, scratch / "data", f"{role}_{i}.npy").relative_to(scratch))
             tensors[role].append(entry)
     files, settings = weight_files(plan, weight_format)
     weights: dict[str, Any] = {}
@@ -98,7 +105,7 @@ def _prepare_job(plan: ModelPlan, fetcher: FileFetcher, weight_format: str, scra
             path = stage_file(cached, scratch / "model", ref.source)
             weights[f"{key}_path" if key != "weights" else "path"] = str(path.relative_to(scratch))
     return {"weight_format": weight_format, "device": device, "weights": {**weights, **settings},
-            "inputs": tensors["inputs"], "outputs": tensors["outputs"], "sweep": plan.parametrized}
+            "inputs": tensors["inputs"], "outputs": tensors["outputs"], "sweep": plan.parametrized}, expected
 
 
 def _from_result(weight_format: str, result: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
