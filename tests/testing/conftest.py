@@ -278,3 +278,14 @@ def http_folder() -> Iterator[Callable[[Path], str]]:
 def settings(tmp_path: Path) -> Settings:
     # the test servers run on 127.0.0.1, which URLs from descriptions may not name otherwise
     return Settings(work_dir=tmp_path / "work", http_retries=0, http_timeout=10, allowed_hosts="127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _trusted_models_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bubblewrap cannot run, these tests' own models run unsandboxed (with the loud warning), as
+    `allow_unsandboxed_models` would let them; the sandbox itself is tested in tests/hostile, skipped there."""
+    from collection_compiler.testing import isolation
+
+    if isolation.working_tool() is None:
+        wrap = isolation.wrap
+        monkeypatch.setattr(isolation, "wrap", lambda argv, scratch, allow=False: wrap(argv, scratch, True))

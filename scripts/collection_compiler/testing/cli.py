@@ -46,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pipeline.add_argument("--resource-id")
     pipeline.add_argument("--version-id")
     pipeline.add_argument("--all", action="store_true", help="test every matrix entry in order")
+    pipeline.add_argument("--accept-results", type=Path, metavar="FOLDER",
+                          help="take from each test job's artifact in FOLDER (results-test-<chunk>-<index>/) only "
+                               "the result of the matrix entry that job was given")
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> TestOptions:
@@ -54,6 +57,8 @@ def _options(args: argparse.Namespace, settings: Settings) -> TestOptions:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if args.accept_results:
+        return _accept(args.accept_results, settings)
     if args.matrix or args.all or _entry(args) is not None:
         return _pipeline(args, settings)
     if not args.source:
@@ -127,6 +132,17 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
     result = stage.run_matrix_entry(settings, entry, _options(args, settings))
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
+
+
+def _accept(incoming: Path, settings: Settings) -> int:
+    from ..layout import WorkDir
+    from .accept import accept_artifacts
+
+    accepted = accept_artifacts(WorkDir(settings.work_dir), incoming)
+    for line in accepted.refused:
+        print(f"refused: {line}", file=sys.stderr)
+    print(f"accepted {len(accepted.results)} test result(s), refused {len(accepted.refused)} item(s)")
+    return 0
 
 
 def _entry(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -33,7 +33,8 @@ ENV_ALLOWED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_")
 ENV_SECRET_WORDS = ("TOKEN", "SECRET", "PASS", "CREDENTIAL", "AUTH", "KEY", "PRIVATE", "SESSION", "COOKIE",
                     "SIGNATURE", "CERT")
 # Flags after which `collection test` does something other than test one SOURCE.
-NOT_A_SOURCE_TEST = {"--matrix", "--all", "--matrix-entry", "--resource-id", "--version-id", "-h", "--help"}
+NOT_A_SOURCE_TEST = {"--matrix", "--all", "--matrix-entry", "--resource-id", "--version-id", "--accept-results",
+                     "-h", "--help"}
 
 
 def cuda_present() -> bool:

@@ -94,7 +94,7 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
         raise ValueError(f"weight_format {wf!r} is not one of {', '.join(KNOWN_FORMATS)}")
     work = WorkDir(settings.work_dir)
     rdf_path = work.version_rdf(rid, vid, settings.previous)
-    sha = _recorded_sha(work, rid, vid) or sha256_file(rdf_path)
+    sha = recorded_sha(work, rid, vid) or sha256_file(rdf_path)
     options = options or TestOptions(scratch_root=None, allow_unsandboxed=settings.allow_unsandboxed_models)
     if _static_failed(settings, rid, vid):
         detail = make_detail(wf, "failed", error="model code not run: the description failed static validation")
@@ -124,7 +124,7 @@ def _static_failed(settings: Settings, rid: str, vid: str) -> bool:
     return static_status(settings, rid, vid) == "failed"
 
 
-def _recorded_sha(work: WorkDir, rid: str, vid: str) -> str | None:
+def recorded_sha(work: WorkDir, rid: str, vid: str) -> str | None:
     resources = (read_json(work.resources, {}) or {}).get("resources") or {}
     for version in (resources.get(rid) or {}).get("versions") or []:
         if isinstance(version, dict) and version.get("version_id") == vid:
