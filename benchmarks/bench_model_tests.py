@@ -2,6 +2,10 @@
 the weights, one inference). Prints a Markdown table; not part of the test suite.
 
     .venv/bin/python benchmarks/bench_model_tests.py [--repeat 3] [--device cpu|cuda] [--size 256] [--runner onnx]
+    .venv/bin/python benchmarks/bench_model_tests.py --sandbox [--repeat 20]
+
+`--sandbox`: the bubblewrap sandbox's start-up cost per model test, as a fresh worker process started bare and
+inside the sandbox (`testing.isolation.wrap`), with and without importing torch.
 """
 
 from __future__ import annotations
@@ -78,13 +82,33 @@ def _compile_package() -> None:
     compileall.compile_dir(ROOT / "scripts" / "collection_compiler", quiet=1)
 
 
+def sandbox_overhead(repeat: int) -> None:
+    from collection_compiler.testing import isolation
+
+    if isolation.working_tool() is None:
+        raise SystemExit("bubblewrap cannot run here")
+    print("| worker start | bare (s) | in the sandbox (s) | overhead (s) |  \n|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, code in (("interpreter only", "pass"), ("interpreter + import torch", "import torch")):
+            bare = [sys.executable, "-I", "-c", code]
+            wrapped = isolation.wrap(bare, scratch)
+            _timed(bare), _timed(wrapped)  # warm the page cache
+            pairs = [(_timed(bare), _timed(wrapped)) for _ in range(repeat)]
+            plain, boxed = (statistics.median(p[i] for p in pairs) for i in (0, 1))
+            print(f"| {label} | {plain:.3f} | {boxed:.3f} | {boxed - plain:+.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--sandbox", action="store_true", help="measure the sandbox's start-up cost only")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--size", type=int, default=24, help="test image edge length")
     parser.add_argument("--runner", action="append", choices=tuple(FLOOR), help="only this runner (repeatable)")
     args = parser.parse_args()
+    if args.sandbox:
+        sandbox_overhead(args.repeat)
+        return
     _compile_package()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
