@@ -79,12 +79,18 @@ def check_loss(new_tree: Path, old_tree: Path, max_loss: float) -> None:
     before, after = _resource_ids(old_tree), _resource_ids(new_tree)
     if after is None:
         raise DeployRefused(f"{new_tree}/collection.json is missing or unreadable")
-    if before is None:  # the guard cannot tell what would be lost: that needs a person's decision
+    if before is None and _was_published(old_tree):  # what would be lost is unknown: a person decides
         raise DeployRefused("the deployed tree's collection.json is missing or unreadable, so the loss of "
                             "resources cannot be checked (use --force if this is intended)")
     if before and len(after) < len(before) * (1 - max_loss):
         raise DeployRefused(f"the new tree has {len(after)} resources, the deployed one {len(before)}: more than "
                             f"{max_loss:.0%} would disappear (use --force if this is intended)")
+
+
+def _was_published(tree: Path) -> bool:
+    """Whether a tree ever held a collection: a branch made for the first deploy (an empty orphan commit, a
+    README) has neither collection.json nor rdfs/."""
+    return (tree / "collection.json").exists() or (tree / "rdfs").exists()
 
 
 def _replace_tree(worktree: Path, site: Path) -> None:

@@ -39,14 +39,27 @@ def test_repeated_entries_do_not_hide_a_loss(remote: Path, tmp_path: Path):
     assert _commits(remote) == "1"
 
 
-@pytest.mark.parametrize("deployed", ["{not json", '{"collection": "nope"}', "[]"])
-def test_an_unreadable_deployed_tree_refuses_unless_forced(remote: Path, tmp_path: Path, deployed: str):
-    deploy(_site(tmp_path / "s1", None, raw=deployed), str(remote))
+@pytest.mark.parametrize("deployed", ["{not json", '{"collection": "nope"}', "[]", None])
+def test_an_unreadable_deployed_tree_refuses_unless_forced(remote: Path, tmp_path: Path, deployed: str | None):
+    old = _site(tmp_path / "s1", None, raw=deployed or "")
+    if deployed is None:  # a published tree that lost its collection.json
+        (old / "collection.json").unlink()
+        (old / "rdfs").mkdir()
+        (old / "rdfs" / "kept.yaml").write_text("a: 1\n")
+    deploy(old, str(remote))
     new = _site(tmp_path / "s2", [{"id": "r0"}])
     with pytest.raises(DeployRefused, match="deployed tree's collection.json is missing or unreadable"):
         deploy(new, str(remote))
     assert _commits(remote) == "1"
     assert deploy(new, str(remote), force=True).changed
+
+
+def test_the_first_deploy_over_an_empty_branch_is_not_refused(remote: Path, tmp_path: Path):
+    first = tmp_path / "empty"
+    first.mkdir()
+    (first / "README.md").write_text("gh-pages\n")
+    deploy(first, str(remote))
+    assert deploy(_site(tmp_path / "s2", [{"id": "r0"}]), str(remote)).changed
 
 
 @pytest.mark.parametrize("partner_id", ["state", "static", "partners", "rdfs", "ilastik\n", "ＡＢ"])
