@@ -43,7 +43,8 @@ def test_tricky_strings_as_values_keys_and_list_items(text: str):
 
 def test_numbers_booleans_nulls_and_empty_containers():
     _assert_round_trip({"f": [1e-05, 1.5, -0.0, 1e16, 3.0, float("inf"), float("-inf"), 1e300, 2.5e-300],
-                        "i": [0, -7, 2**64 - 1, -(2**63)], "b": [True, False], "n": None, "e": [{}, [], {"a": {}}, {"a": []}],
+                        "i": [0, -7, 2**64 - 1, -(2**63)], "b": [True, False], "n": None,
+                        "e": [{}, [], {"a": {}}, {"a": []}],
                         "deep": [[[1, 2], [3]], [{"a": [{"b": [[]]}]}]]})
     assert yamlio.load_yaml_bytes(yamlemit.dump({"x": float("nan")}).encode())["x"] != 0  # nan is never equal
 
