@@ -1,6 +1,7 @@
 """The verdict on a test, reached outside the sandbox: the worker only writes its outputs as `.npy` files; this
 process reads them as data (no pickles, no links, bounded size) and compares them with the expected test outputs,
-which the worker never sees. Model code can therefore neither patch the comparison nor copy the answer."""
+which the worker never sees, and checks the output shapes the sweep reports. Model code can therefore neither
+patch the comparison nor copy the answer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import geometry
 from .compare import compare
 from .worker import TestFailure, load_tensor
 
@@ -22,6 +24,7 @@ def judge(result: dict[str, Any], job: dict[str, Any], expected: dict[str, Path]
     if result.get("status") != "ran":
         return result
     errors, warnings = [str(e) for e in result.get("errors") or []], []
+    swept, sweep_errors = judge_sweep(job, result.get("sweep"))
     for index, spec in enumerate(job["outputs"]):
         try:
             want = load_tensor(str(expected[spec["id"]]), spec, "output")
@@ -32,7 +35,44 @@ def judge(result: dict[str, Any], job: dict[str, Any], expected: dict[str, Path]
         comparison = compare(spec["id"], got, want, spec["tolerance"])
         if comparison.message:
             (warnings if comparison.ok else errors).append(comparison.message)
-    return {**result, "status": "failed" if errors else "passed", "errors": errors, "warnings": warnings}
+    errors += sweep_errors
+    return {**result, "status": "failed" if errors else "passed", "errors": errors, "warnings": warnings,
+            "sweep": swept}
+
+
+def judge_sweep(job: dict[str, Any], reported: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each sweep point's verdict from the output shapes the worker reported (points are the parent's own)."""
+    points = geometry.sweep_points(job) if job.get("sweep") else []
+    reported = reported if isinstance(reported, list) else []
+    judged, errors = [], []
+    for index, (batch, n) in enumerate(points):
+        entry = reported[index] if index < len(reported) and isinstance(reported[index], dict) else {}
+        error = _point_error(job, entry, batch, n)
+        judged.append({"batch_size": batch, "n": n, "status": "failed" if error else "passed", "error": error})
+        if error:
+            errors.append(f"sweep batch_size {batch}, n {n}: {error}")
+    return judged, errors
+
+
+def _point_error(job: dict[str, Any], entry: dict[str, Any], batch: int, n: int) -> str | None:
+    if entry.get("error"):
+        return str(entry["error"])[:2000]
+    shapes = entry.get("shapes")
+    if not isinstance(shapes, dict):
+        return "the test reported no output shapes"
+    try:
+        sizes, _ = geometry.input_shapes(job, n, batch)
+    except geometry.SweepError as e:
+        return str(e)
+    axes = geometry.axes_by_key(job)
+    problems = []
+    for spec in job["outputs"]:
+        shape = shapes.get(spec["id"])
+        if not isinstance(shape, list) or not all(type(d) is int for d in shape):
+            problems.append(f"output {spec['id']!r}: no shape reported")
+            continue
+        problems += geometry.shape_problems(spec, shape, sizes, axes, n, batch)
+    return "; ".join(problems) or None
 
 
 def read_output(folder: Path, name: str, output_id: str, expected_bytes: int) -> np.ndarray:
