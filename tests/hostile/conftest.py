@@ -75,20 +75,22 @@ def world(tmp_path: Path):
 def hostile() -> types.SimpleNamespace:
     return types.SimpleNamespace(entries=entries, hostile_run=hostile_run, published_run=published_run,
                                  unchanged_versions=unchanged_versions, warnings_text=warnings_text,
-                                 tree_bytes=tree_bytes)
+                                 tree_bytes=tree_bytes, validation_models=VALIDATION_MODELS)
 
 
-def _testing_conftest() -> types.ModuleType:
-    """The model builders of tests/testing (real tiny models in formats 0.4 and 0.5), loaded by path."""
+def load_by_path(path: Path, name: str) -> types.ModuleType:
+    """A helper module of another test folder (test folders are not packages)."""
     import importlib.util
 
-    path = Path(__file__).parents[1] / "testing" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("testing_models", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_MODELS = _testing_conftest()
+TESTS = Path(__file__).parents[1]
+# Real tiny models in formats 0.4 and 0.5 (tests/testing), and the validation tests' small descriptions.
+_MODELS = load_by_path(TESTS / "testing" / "conftest.py", "testing_models")
 models, model_copy = _MODELS.models, _MODELS.model_copy
+VALIDATION_MODELS = load_by_path(TESTS / "validation" / "conftest.py", "validation_models")

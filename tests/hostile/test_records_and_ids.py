@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import yamlio
+from collection_compiler import ids, yamlio
 from collection_compiler.demo import DemoWorld, git_commit_tree
 from collection_compiler.fakes.zenodo import FakeRecord
 
@@ -114,3 +114,9 @@ def test_a_hostile_value_in_a_partner_entry_fails_that_entry_alone(world: DemoWo
     warnings = hostile.warnings_text(second.out)
     assert "models/tiny/rdf.yaml" in warnings and expected in warnings
     hostile.unchanged_versions(first.out, second.out, [PARTNER_APP, f"{MODEL}/1002"])
+
+
+@pytest.mark.parametrize("partner_id", ["state", "static", "partners", "rdfs", "ilastik\n", "ＡＢ"])
+def test_a_partner_id_that_names_a_folder_of_the_tree_or_is_not_plain_is_refused(partner_id: str):
+    with pytest.raises(ids.UnsafeIdError):
+        ids.check_partner_id(partner_id)
