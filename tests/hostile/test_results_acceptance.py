@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from collection_compiler import cli
 from collection_compiler.files import write_json
 from collection_compiler.layout import WorkDir
 from collection_compiler.results import CheckResult, read_results, write_result
 from collection_compiler.settings import Settings
-from collection_compiler.testing import stage
+from collection_compiler.testing import isolation, stage
+from collection_compiler.testing.isolation import SandboxUnavailable
 
 MINE, OTHER = ("10.5281/zenodo.111", "222"), ("10.5281/zenodo.333", "444")
 
@@ -85,3 +88,16 @@ def test_no_model_code_runs_for_a_version_whose_static_validation_failed(tmp_pat
         {"resource_id": OTHER[0], "version_id": OTHER[1], "weight_format": "onnx"}]
     result = stage.run_matrix_entry(settings, {"resource_id": MINE[0], "version_id": MINE[1], "weight_format": "onnx"})
     assert result.status == "failed" and "model code not run" in result.details[0]["error"]
+
+
+def test_without_a_sandbox_the_pipeline_gives_no_verdict(tmp_path: Path, monkeypatch, caplog):
+    work = _work(tmp_path)
+    work.rdf(*OTHER).parent.mkdir(parents=True, exist_ok=True)
+    work.rdf(*OTHER).write_text("type: model\nweights:\n  onnx: {source: w.onnx}\n")
+    monkeypatch.setattr(isolation, "working_tool", lambda: None)  # a runner without bubblewrap
+    settings = Settings(work_dir=work.root)
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        stage.run_matrix_entry(settings, {"resource_id": OTHER[0], "version_id": OTHER[1], "weight_format": "onnx"})
+    assert stage.test_work(settings) == []
+    assert "model tests skipped: bubblewrap" in caplog.text
+    assert read_results(work, *OTHER) == []  # no `failed` published for a fault of the machine

@@ -93,4 +93,3 @@ def _read_plain_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except ValueError as e:
         raise ValueError(f"{path.name}: not JSON ({e})") from None
-

@@ -129,7 +129,11 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if any(r.status == "failed" for r in results) else 0
     entry = _entry(args) or {}
     _warn_missing_runtimes([str(entry.get("weight_format"))])
-    result = stage.run_matrix_entry(settings, entry, _options(args, settings))
+    try:
+        result = stage.run_matrix_entry(settings, entry, _options(args, settings))
+    except SandboxUnavailable as e:
+        print(f"collection test: {e}", file=sys.stderr)
+        return 2
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
 

@@ -7,6 +7,9 @@ no view of the parent's processes (so no `/proc/<parent pid>/environ`), and ever
 system is a read-only view of the system folders and the Python installation, a private /tmp, and the scratch
 folder, the only place it can write. GPU device nodes are bound where present, so CUDA keeps working.
 
+`--die-with-parent` follows the thread that started bubblewrap: a worker must be started by a thread that
+outlives it (the test stage and `collection test` start them from the thread that waits for them).
+
 Like `launch`, this imports nothing beyond the standard library's process basics: it runs before the CLI loads.
 """
 

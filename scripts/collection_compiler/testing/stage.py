@@ -19,8 +19,10 @@ from ..http import HttpClient
 from ..layout import WorkDir
 from ..results import CheckResult, previous_result, read_results, write_result
 from ..settings import Settings
+from . import isolation
 from .description import KNOWN_FORMATS
 from .fetch import FileFetcher, Root, is_url
+from .isolation import SandboxUnavailable
 from .source import cache_dir
 from .tester import TESTER_VERSION, TestOptions, make_detail, test_weights, weight_formats
 
@@ -96,6 +98,8 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
     rdf_path = work.version_rdf(rid, vid, settings.previous)
     sha = recorded_sha(work, rid, vid) or sha256_file(rdf_path)
     options = options or TestOptions(scratch_root=None, allow_unsandboxed=settings.allow_unsandboxed_models)
+    if not options.allow_unsandboxed and isolation.working_tool() is None:
+        raise SandboxUnavailable(isolation.UNAVAILABLE)  # a problem of this machine: no verdict on the model
     if _static_failed(settings, rid, vid):
         detail = make_detail(wf, "failed", error="model code not run: the description failed static validation")
         result = CheckResult(checker_name(wf), TESTER_VERSION, sha, "failed", [detail])
@@ -147,4 +151,7 @@ def test_work(settings: Settings, options: TestOptions | None = None) -> list[Ch
                 results.append(run_matrix_entry(settings, entry, options, http))
             except (ValueError, ids.UnsafeIdError) as e:
                 log.error("test %s: %s", entry, e)
+            except SandboxUnavailable as e:  # the same for every entry: say it once, test nothing
+                log.error("model tests skipped: %s", e)
+                break
     return results
