@@ -26,7 +26,7 @@ from .sandbox import SandboxUnavailable, TestOptions, Worker, discard, start_wor
 from .verdict import judge
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
-TESTER_VERSION = f"{__version__}+test.2"
+TESTER_VERSION = f"{__version__}+test.3"  # .3: the sandbox, the verdict outside it, own architectures only
 
 
 def detail_name(weight_format: str) -> str:
