@@ -52,7 +52,8 @@ def working_tool() -> str | None:
     tool = shutil.which(TOOL)
     if tool is None:
         return None
-    probe = [tool, *namespace_arguments("/"), "--", sys.executable, "-I", "-S", "-c", ""]
+    true = shutil.which("true")  # rather than Python where it can: the probe is on `collection test`'s start-up path
+    probe = [tool, *namespace_arguments("/"), "--", *([true] if true else [sys.executable, "-I", "-S", "-c", ""])]
     try:
         done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
