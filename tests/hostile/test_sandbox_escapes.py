@@ -192,3 +192,23 @@ def test_secret_looking_names_are_dropped_under_allowed_prefixes_too(tmp_path: P
                                        "NVIDIA_VISIBLE_DEVICES": "all", "CUDA_VISIBLE_DEVICES": "0"})
     assert set(env) >= {"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"}
     assert not {"NVIDIA_NGC_APIKEY", "CUDA_PRIVATE_THING", "LC_SESSION"} & set(env)
+
+
+def test_the_memory_watchdog_sees_the_worker_below_bubblewrap(tmp_path: Path):
+    """On CUDA the parent polls resident memory (RLIMIT_AS would break the driver): the worker is bubblewrap's
+    grandchild, so the watchdog must count the whole tree, or a GPU model could use any amount of memory."""
+    import subprocess
+    import sys
+
+    from collection_compiler.testing import sandbox
+
+    hog = "import sys, time; block = bytearray(300 * 1024**2); block[::4096] = b'x' * len(block[::4096]); " \
+          "print('ready', flush=True); time.sleep(30)"
+    command = isolation.wrap([sys.executable, "-I", "-c", hog], str(tmp_path))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
+        assert sandbox._rss_bytes(process.pid) > 300 * 1024**2
+    finally:
+        process.kill()
+        process.wait()
