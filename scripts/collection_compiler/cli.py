@@ -41,7 +41,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...] | None] = {
     "update": ("@endpoints", "@network", "repo_root", "work_dir", "previous", "max_yaml_bytes",
                "max_download_bytes"),
     "validate": ("@network", "work_dir", "previous", "max_yaml_bytes", "max_download_bytes", "file_check_budget"),
-    "test": ("@network", "work_dir", "previous", "max_yaml_bytes", "max_download_bytes"),
+    "test": ("@network", "work_dir", "previous", "max_yaml_bytes", "max_download_bytes", "allow_unsandboxed_models"),
     "plan": ("repo_root", "work_dir", "previous"),
     "gather": ("git_base", "@network", "repo_root", "work_dir", "previous", "max_yaml_bytes"),
     "dispatch": ("github_api", "@network", "repo_root", "work_dir"),

@@ -140,6 +140,7 @@ SETTING_HELP: dict[str, str] = {
     "request_deadline": "seconds one request may take in all, however slowly its bytes arrive",
     "stage_budget": "seconds of network time a stage may spend, waits for request budget included",
     "max_preview_bytes": "largest test tensor (.npy) drawn as a picture on the site",
+    "allow_unsandboxed_models": "1: run model code even without a working bubblewrap (a machine holding no secrets)",
 }
 ENDPOINTS = ("zenodo_api", "github_api", "github_raw", "git_base")
 NETWORK = ("concurrency", "http_timeout", "http_retries", "http_backoff", "max_retry_after", "rate_limits",
