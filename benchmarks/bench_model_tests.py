@@ -78,7 +78,6 @@ def _compile_package() -> None:
     and CI images) an editable checkout would otherwise recompile its modules on every `collection` start,
     a cost the floor, importing installed numpy and runtimes, never pays."""
     import compileall
-
     import re
 
     # not the demo models' code: a __pycache__ beside their files would become part of the demo's uploads
