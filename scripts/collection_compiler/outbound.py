@@ -54,7 +54,8 @@ def check_untrusted(url: str, settings: Settings) -> None:
         return
     for address in _addresses(host, port):
         if not address.is_global or address.is_multicast:
-            raise RefusedUrl(f"host {host} resolves to the non-public address {address}")
+            raise RefusedUrl(f"host {host} resolves to the non-public address {address} "
+                             "(list it in COLLECTION_ALLOWED_HOSTS to allow it)")
 
 
 @functools.lru_cache(maxsize=1024)

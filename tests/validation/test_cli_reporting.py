@@ -56,7 +56,7 @@ def _with_remote_files(rdf: dict[str, Any], base: str) -> dict[str, Any]:
 def test_validate_names_each_unreachable_file_once_and_never_says_available(
         collection: Run, tmp_path: Path, write_package: Any, model: dict, dead_url: str) -> None:
     rdf = write_package(tmp_path / "model", _with_remote_files(model, dead_url))
-    result = collection("validate", str(rdf), "--http-retries", "0")
+    result = collection("validate", str(rdf), "--http-retries", "0", "--allowed-hosts", "127.0.0.1")
     assert result.returncode == 1
     assert "could not check 2 files" in result.stdout
     assert "All URLs and paths available" not in result.stdout
@@ -69,7 +69,8 @@ def test_validate_names_each_unreachable_file_once_and_never_says_available(
 def test_validate_keeps_to_its_time_budget(collection: Run, tmp_path: Path, write_package: Any, model: dict,
                                            silent_url: str) -> None:
     rdf = write_package(tmp_path / "model", _with_remote_files(model, silent_url))
-    result = collection("validate", str(rdf), "--file-check-budget", "1", "--http-timeout", "60")
+    result = collection("validate", str(rdf), "--file-check-budget", "1", "--http-timeout", "60",
+                        "--allowed-hosts", "127.0.0.1")
     assert result.returncode == 1
     assert "the time budget for file checks (1 s) was spent" in result.stdout
     assert "could not check 2 files" in result.stdout and "--file-check-budget" in result.stdout

@@ -67,14 +67,28 @@ def test_files_over_http_and_size_cap(file_server: tuple[str, Path], write_packa
     base, served = file_server
     write_package(served, model_v04)
     url_root = base + "/"
-    result = validate_rdf((served / "rdf.yaml").read_bytes(), root=url_root, perform_io=True, settings=Settings())
+    local = Settings(allowed_hosts="127.0.0.1")  # the test's file server is on loopback
+    result = validate_rdf((served / "rdf.yaml").read_bytes(), root=url_root, perform_io=True, settings=local)
     assert result.status == "passed", [e.text() for d in result.details for e in d.errors]
     (served / "weights.pt").unlink()
-    result = validate_rdf((served / "rdf.yaml").read_bytes(), root=url_root, perform_io=True)
+    result = validate_rdf((served / "rdf.yaml").read_bytes(), root=url_root, perform_io=True, settings=local)
     assert [e.type for e in result.details[1].errors] == ["file_not_found"]
     capped = validate_rdf((served / "rdf.yaml").read_bytes(), root=url_root, perform_io=True,
-                          settings=Settings(max_download_bytes=10, http_retries=0))
+                          settings=Settings(max_download_bytes=10, http_retries=0, allowed_hosts="127.0.0.1"))
     assert any(w.type == "unreachable" for w in capped.details[1].warnings)
+
+
+def test_file_checks_never_reach_a_private_address_an_rdf_names(file_server: tuple[str, Path], write_package: Any,
+                                                                 model_v04: dict) -> None:
+    """Without `allowed_hosts`, a file URL on loopback (another service on the machine) is refused, not fetched:
+    reported as not checked, never as available or missing."""
+    base, served = file_server
+    write_package(served, model_v04)
+    result = validate_rdf((served / "rdf.yaml").read_bytes(), root=base + "/", perform_io=True, settings=Settings())
+    warnings = [w.text() for w in result.details[1].warnings]
+    assert result.details[1].name.startswith("Could not check")
+    assert any("non-public address 127.0.0.1" in w for w in warnings), warnings
+    assert not result.details[1].errors
 
 
 def test_rdf_name_priority() -> None:
@@ -96,7 +110,8 @@ def test_cli_sources_summary_and_exit_code(tmp_path: Path, write_package: Any, m
     base, served = file_server
     shutil.copytree(good, served / "m")
     summary = tmp_path / "summary.json"
-    code = cli_main(["validate", str(good), str(package), f"{base}/m/rdf.yaml", "--summary", str(summary)])
+    code = cli_main(["validate", str(good), str(package), f"{base}/m/rdf.yaml", "--summary", str(summary),
+                     "--allowed-hosts", "127.0.0.1"])
     assert code == 0, capsys.readouterr().out
     entries = json.loads(summary.read_text("utf-8"))
     assert [e["status"] for e in entries] == ["passed"] * 3

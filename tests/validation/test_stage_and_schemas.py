@@ -28,7 +28,8 @@ def _work(tmp_path: Path, model: dict[str, Any]) -> tuple[Settings, str]:
         path.write_text(dump_yaml(rdf), "utf-8")
         resources[rid] = {"id": rid, "versions": [{"version_id": vid, "rdf_sha256": sha256_file(path)}]}
     write_json(work.resources, {"resources": resources})
-    return Settings(work_dir=work.root, concurrency=2), work.rdf("good-model", "1").read_text("utf-8")
+    settings = Settings(work_dir=work.root, concurrency=2, allowed_hosts="127.0.0.1")  # file servers on loopback
+    return settings, work.rdf("good-model", "1").read_text("utf-8")
 
 
 def test_stage_writes_results_and_status(tmp_path: Path, model_v04: dict) -> None:
