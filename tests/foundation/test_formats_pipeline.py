@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import pytest
 
 from collection_compiler import yamlio
@@ -201,10 +202,13 @@ def test_an_invalid_upload_is_held_back_with_its_first_error_in_the_health_repor
     files["rdf.yaml"] = files["rdf.yaml"].replace(b"license: MIT", b"license: not-a-licence")
     world.zenodo.add(FakeRecord(7001, 7000, "2024-04-01T10:00:00+00:00", ["bioimage.io"], files, "Broken 0.5"))
     settings = world.settings()
-    assert run(settings, skip=("test",), site=False) == 0  # an uploader's error is not the compiler's
+    assert run(settings, skip=("test",)) == 0  # an uploader's error is not the compiler's
     health = json.loads((settings.out / "health.json").read_text("utf-8"))
     assert "10.5281/zenodo.7000/7001" in health["held_back"] and not health["compiler_errors"]
-    assert "license" in health["stages"]["validate"]["first_errors"]["10.5281/zenodo.7000/7001"]
+    first_error = health["stages"]["validate"]["first_errors"]["10.5281/zenodo.7000/7001"]
+    assert "license" in first_error
+    page = (settings.out / "health" / "index.html").read_text("utf-8")  # the maintainers' page says it too
+    assert "<code>10.5281/zenodo.7000/7001</code>: " + str(markupsafe.escape(first_error)) in page
 
 
 def test_a_valid_upload_published_invalid_is_a_compiler_bug_reported_loudly(world: DemoWorld):

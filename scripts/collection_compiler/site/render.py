@@ -325,6 +325,22 @@ def _health(tree: Tree) -> dict[str, Any]:
                    for k, v in sorted(counts.items())],
         "dispatches": [one_line(json.dumps(d, sort_keys=True) if not isinstance(d, str) else d, 500)
                        for d in (health.get("dispatches") if isinstance(health.get("dispatches"), list) else [])],
+        "held_back": _held_back(health),
+        "compiler_errors": [(one_line(k, 300), text(v, 2000)) for k, v in sorted(_mapping(health, "compiler_errors"))],
         "n_resources": len(tree.resources),
         "n_versions": sum(len(r.versions) for r in tree.resources),
     }
+
+
+def _mapping(data: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    value = data.get(key)
+    return [(k, v) for k, v in value.items() if isinstance(k, str)] if isinstance(value, dict) else []
+
+
+def _held_back(health: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each held-back version with the first error of its static validation, where that stage recorded one."""
+    stages = health.get("stages") if isinstance(health.get("stages"), dict) else {}
+    validate = stages.get("validate") if isinstance(stages.get("validate"), dict) else {}
+    errors = dict(_mapping(validate, "first_errors"))
+    held = health.get("held_back") if isinstance(health.get("held_back"), list) else []
+    return [(one_line(v, 300), text(errors.get(v), 2000)) for v in held if isinstance(v, str)]
