@@ -1,9 +1,7 @@
 """One loader for every shipped JSON Schema: compiled once per process, then cached.
 
-Two validators of the same schemas: `jsonschema` (pure Python) gives the detailed, ordered errors the
-reports need; `jsonschema_rs` (compiled) answers "valid or not" and imports in a fraction of the time. Most
-documents are valid, so `is_valid` first and the detailed errors only when it says no keeps `jsonschema`
-out of short-lived commands such as `collection test` (its import is most of their start-up).
+One validator library, `jsonschema`: `is_valid` answers "valid or not", and `load_schema(name)` gives the detailed,
+ordered errors the reports need where it says no.
 """
 
 from __future__ import annotations
@@ -49,20 +47,11 @@ def load_schema(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema_document(name))
 
 
-@cache
-def _fast_validator(name: str) -> Any:
-    import jsonschema_rs
-
-    return jsonschema_rs.Draft202012Validator(schema_document(name), validate_formats=False)
-
-
 def is_valid(name: str, data: Any) -> bool:
-    """Whether `data` satisfies the schema, by the compiled validator. Where it says no, or cannot take a
-    value, the caller asks `load_schema(name)` for the errors, which also decides the cases JSON cannot
-    express: ±inf (common in `data_range`) and NaN are numbers there, and no number at all here."""
+    """Whether `data` satisfies the schema (the caller asks `load_schema(name)` for the errors where not)."""
     try:
-        return bool(_fast_validator(name).is_valid(data))
-    except (ValueError, TypeError, OverflowError, RecursionError):
+        return bool(load_schema(name).is_valid(data))
+    except RecursionError:
         return False
 
 
