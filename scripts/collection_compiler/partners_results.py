@@ -13,13 +13,13 @@ import argparse
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import git
 import jsonschema
 
 from . import ids, yamlio
@@ -70,31 +70,30 @@ class GatherError(RuntimeError):
     pass
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_LFS_SKIP_SMUDGE": "1"}
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        raise GatherError(f"git {args[0]} timed out after {GIT_TIMEOUT_S} s") from None
-    if done.returncode != 0:
-        message = " ".join(done.stderr.split())[-500:]
-        raise GatherError(f"git {args[0]} failed: {message}")
-    return done.stdout.strip()
+GIT_ENVIRONMENT = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_LFS_SKIP_SMUDGE": "1"}
 
 
 def fetch_deploy_folder(settings: Settings, summaries: TestSummaries, dest: Path) -> str:
     """Shallow, sparse checkout of `deploy_folder` at the tip of `deploy_branch` into `dest`; returns the commit."""
-    _git("init", "-q", str(dest))
     folder = summaries.deploy_folder.strip("/")
-    if folder not in ("", "."):
-        _git("config", "core.sparseCheckout", "true", cwd=dest)
-        (dest / ".git" / "info").mkdir(parents=True, exist_ok=True)
-        (dest / ".git" / "info" / "sparse-checkout").write_text(f"/{folder}/\n", "utf-8")
-    url = settings.clone_url(summaries.repository)
-    _git("fetch", "-q", "--depth", "1", "--no-tags", url, f"refs/heads/{summaries.deploy_branch}", cwd=dest)
-    _git("-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD", cwd=dest)
-    return _git("rev-parse", "HEAD", cwd=dest)
+    step = "init"
+    try:
+        repo = git.Repo.init(dest)
+        repo.git.update_environment(**GIT_ENVIRONMENT)
+        if folder not in ("", "."):
+            with repo.config_writer() as config:
+                config.set_value("core", "sparseCheckout", "true")
+            (dest / ".git" / "info").mkdir(parents=True, exist_ok=True)
+            (dest / ".git" / "info" / "sparse-checkout").write_text(f"/{folder}/\n", "utf-8")
+        step = "fetch"
+        repo.git.fetch("-q", "--depth", "1", "--no-tags", settings.clone_url(summaries.repository),
+                       f"refs/heads/{summaries.deploy_branch}", kill_after_timeout=GIT_TIMEOUT_S)
+        step = "checkout"
+        repo.git.checkout("-q", "--detach", "FETCH_HEAD", kill_after_timeout=GIT_TIMEOUT_S)
+        return repo.head.commit.hexsha
+    except git.GitCommandError as e:
+        message = " ".join(str(e.stderr or "").split())[-500:] or f"exit status {e.status}"
+        raise GatherError(f"git {step} failed: {message}") from None
 
 
 # reading -------------------------------------------------------------------------------------------------
