@@ -92,7 +92,8 @@ def fetch_deploy_folder(settings: Settings, summaries: TestSummaries, dest: Path
         repo.git.checkout("-q", "--detach", "FETCH_HEAD", kill_after_timeout=GIT_TIMEOUT_S)
         return repo.head.commit.hexsha
     except git.GitCommandError as e:
-        message = " ".join(str(e.stderr or "").split())[-500:] or f"exit status {e.status}"
+        stderr = str(e.stderr or "").strip().removeprefix("stderr:").strip().strip("'")  # GitPython's framing
+        message = " ".join(stderr.split())[-500:] or f"exit status {e.status}"
         raise GatherError(f"git {step} failed: {message}") from None
 
 
