@@ -136,11 +136,23 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="collection-demo-") as tmp:
         work = settings.work_dir.resolve() / "demo" if args.keep else Path(tmp) / "work"
         with DemoWorld(Path(tmp)).populate() as world:
-            code = run(world.settings(out=out, work_dir=work, site_url=site_url))
+            code = run(world.settings(out=out, work_dir=work, site_url=site_url,
+                                      allow_unsandboxed_models=_bundled_models_unsandboxed(settings)))
         if args.keep:
             shutil.copytree(tmp, settings.work_dir.resolve() / "demo-world", dirs_exist_ok=True)
     print(f"\nThe demo site is in {out}. Look at it with:  {_command()} serve {_shortest(out)}")
     return code
+
+
+def _bundled_models_unsandboxed(settings: Settings) -> bool:
+    """The demo's models are the package's own, not a stranger's: without bubblewrap they still run (said once)."""
+    from .testing import isolation
+
+    if settings.allow_unsandboxed_models or isolation.working_tool() is not None:
+        return settings.allow_unsandboxed_models
+    print("note: bubblewrap is not available here, so the demo runs its own bundled models without a sandbox; "
+          "the pipeline refuses other models without it (apt-get install bubblewrap)", file=sys.stderr)
+    return True
 
 
 def _command() -> str:

@@ -3,6 +3,7 @@ the words a user needs, and that no traceback is printed (the `collection` fixtu
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import socket
@@ -61,6 +62,18 @@ def test_the_demo_without_model_runtimes_says_how_to_install_them(collection: Ru
     result = collection("demo", "--out", "demo-site", runtimes=False)
     assert "onnxruntime" in result.stderr and "torch" in result.stderr
     assert INSTALL in result.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_without_bubblewrap_still_tests_its_own_models_and_says_so(collection: Run, tmp_path: Path) -> None:
+    tools = tmp_path / "bin"  # a PATH with git but no bwrap
+    tools.mkdir()
+    (tools / "git").symlink_to(shutil.which("git"))
+    result = collection("demo", "--out", "demo-site", env={"PATH": str(tools)})
+    assert result.returncode == 0, result.stderr
+    assert "bubblewrap is not available here" in result.stderr and "apt-get install bubblewrap" in result.stderr
+    tests = next(line for line in result.stdout.splitlines() if line.startswith("test:"))
+    assert re.match(r"test: (\d+) tests \(\1 passed\)", tests), tests
 
 
 def test_run_outside_a_hub_checkout_and_offline_says_why_nothing_was_built(collection: Run, dead_url: str) -> None:
