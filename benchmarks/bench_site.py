@@ -121,7 +121,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         _synthetic().make_tree(out, n, xss_every=50, tensors=lambda i: (
             f"{url}/{i}/input.npy", f"{url}/{i}/output.npy") if pictures else None)
-        settings = Settings(repo_root=REPO, http_retries=0)
+        settings = Settings(repo_root=REPO, http_retries=0, allowed_hosts="127.0.0.1")  # the tensor server
         t0 = time.perf_counter()
         render_site(out, settings, None)
         cold = time.perf_counter() - t0

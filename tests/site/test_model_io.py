@@ -133,3 +133,19 @@ def test_without_axes_the_last_two_dimensions_are_the_image_and_nans_do_not_brea
 ])
 def test_test_rows_in_words(tester, tool, version, words):
     assert wording.tested_row(tester, tool, version, {"ilastik": "ilastik"}) == words
+
+
+@pytest.mark.parametrize("allowed, fetched", [("", False), ("127.0.0.1", True)])
+def test_a_test_tensor_on_a_private_address_is_not_fetched_unless_allowed(tmp_path: Path, serve, allowed: str,
+                                                                         fetched: bool) -> None:
+    from collection_compiler.http import HttpClient
+    from collection_compiler.settings import Settings
+
+    (tmp_path / "served").mkdir()
+    (tmp_path / "served" / "input.npy").write_bytes(_npy(np.zeros((1, 1, 16, 16), np.float32)))
+    server = serve(tmp_path / "served")
+    settings = Settings(http_retries=0, allowed_hosts=allowed)
+    with HttpClient(settings) as client:
+        picture = previews._fetch(client, f"{server.url}/input.npy", "bcyx", tmp_path, settings)
+    assert (picture is not None) == fetched
+    assert server.hits.get("/input.npy", 0) == int(fetched)  # refused before any request
