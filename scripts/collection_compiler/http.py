@@ -8,6 +8,7 @@ followed one by one, the GitHub token only on the compiler's own GitHub API requ
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import os
 import threading
@@ -258,9 +259,18 @@ class HttpClient:
             budget.answered({}, 0, None)
             raise FetchError(call.url, f"no answer within the deadline of {self.settings.request_deadline:g} s")
         timeout = min(self.settings.http_timeout, left)
+
+        def send() -> requests.Response:
+            return self.session.request(method, url, headers=self._headers(call, url, hop), data=body, stream=True,
+                                        allow_redirects=False, timeout=(timeout, timeout))
+
         try:
-            r = self.session.request(method, url, headers=self._headers(call, url, hop), data=body, stream=True,
-                                     allow_redirects=False, timeout=(timeout, timeout))
+            try:
+                r = send()
+            except requests.ConnectionError as e:
+                if not _dropped(e):
+                    raise
+                r = send()  # a kept-alive connection the server had closed: once more, on a new connection
         except requests.RequestException:
             budget.answered({}, 0, None)
             raise
@@ -340,16 +350,28 @@ class _File:
 def _describe(error: Exception, timeout: float) -> str:
     if isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
         return f"timed out after {timeout:g} s"
+    # the OS error under urllib3's and requests' wrappers names the failure best
+    os_error = next((c for c in _causes(error) if type(c).__module__ == "builtins" and isinstance(c, OSError)), None)
+    return f"connection failed ({type(os_error or error).__name__})"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it wraps, outermost first (requests and urllib3 wrap the OS error in several layers)."""
     cause: BaseException | None = error
-    for _ in range(10):  # the OS error under urllib3's and requests' wrappers names the failure best
+    for _ in range(10):
         if cause is None:
-            break
-        if type(cause).__module__ == "builtins" and isinstance(cause, OSError):
-            return f"connection failed ({type(cause).__name__})"
+            return
+        yield cause
         cause = cause.__cause__ or cause.__context__ or next(
             (a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)), None) or getattr(
             cause, "reason", None)
-    return f"connection failed ({type(error).__name__})"
+
+
+def _dropped(error: BaseException) -> bool:
+    """Whether the server closed the connection before answering (what a kept-alive connection it had already
+    closed looks like when the close was still on its way), as opposed to a refused or failed connection."""
+    dropped = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
+    return any(isinstance(cause, dropped) for cause in _causes(error))
 
 
 def _reason(r: requests.Response) -> str:
