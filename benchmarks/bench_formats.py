@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from collection_compiler import rdf, yamlio
-from collection_compiler.demo import demo_data
-from collection_compiler.files import sha256_bytes, write_bytes_atomic, write_json
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import sha256_bytes, write_bytes_atomic, write_json
+from collection_compiler.catalogue import rdf
+from collection_compiler.demo.world import demo_data
 from collection_compiler.layout import WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.validation.stage import validate_work

@@ -54,7 +54,7 @@ def build(folder: Path, size: int, width: int, depth: int) -> Path:
     """A 0.5 model (zero_mean_unit_variance in, sigmoid out) in all three weights formats, outputs made on the CPU."""
     import torch
 
-    from collection_compiler import yamlio
+    from collection_compiler.adapters import yamlio
 
     b = _builders()
     folder.mkdir(parents=True)
@@ -112,7 +112,7 @@ def wall_table(rdf: Path, work: Path, repeat: int, formats: list[str]) -> None:
 
 
 def _weights(rdf: Path, weight_format: str) -> dict[str, Any]:
-    from collection_compiler import yamlio
+    from collection_compiler.adapters import yamlio
 
     data = yamlio.load_yaml_file(rdf)
     entry = data["weights"][weight_format]

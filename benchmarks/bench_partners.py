@@ -13,15 +13,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from collection_compiler import yamlio
-from collection_compiler.files import sha256_bytes, write_json
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import sha256_bytes, write_json
+from collection_compiler.catalogue.partners import Registration, TestSummaries
+from collection_compiler.catalogue.results import CheckResult, write_result
+from collection_compiler.catalogue.summaries import write_version_summaries
 from collection_compiler.layout import SiteTree, WorkDir
-from collection_compiler.partners_registry import Registration, TestSummaries
-from collection_compiler.partners_results import gather
-from collection_compiler.plan import plan
-from collection_compiler.results import CheckResult, write_result
 from collection_compiler.settings import Settings
-from collection_compiler.summaries import write_version_summaries
+from collection_compiler.stages.gather import gather
+from collection_compiler.stages.plan import plan
 
 
 def make_partner_repo(root: Path, versions: list[tuple[str, str, str]]) -> None:

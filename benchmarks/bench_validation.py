@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from collection_compiler.jsonschemas import is_valid, load_schema, schema_names
+from collection_compiler.adapters.jsonschemas import is_valid, load_schema, schema_names
+from collection_compiler.adapters.yamlio import dump_yaml, load_yaml_bytes
 from collection_compiler.validation import validate_rdf
-from collection_compiler.yamlio import dump_yaml, load_yaml_bytes
 
 
 def corpus(fixtures: Path, n: int) -> list[bytes]:

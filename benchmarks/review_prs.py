@@ -13,12 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from collection_compiler import yamlio
-from collection_compiler.demo import git_commit_tree
-from collection_compiler.fakes.github import FakeGitHub
-from collection_compiler.files import write_json
-from collection_compiler.review import review_prs
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import write_json
+from collection_compiler.demo.fakes.github import FakeGitHub
+from collection_compiler.demo.world import git_commit_tree
 from collection_compiler.settings import Settings
+from collection_compiler.stages.review import review_prs
 
 
 def main(n: int) -> None:

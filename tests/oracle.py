@@ -13,7 +13,7 @@ os.environ.setdefault("BIOIMAGEIO_CACHE_PATH", "/tmp/collection-tests-bioimageio
 
 from bioimageio.spec import ValidationContext, build_description  # noqa: E402
 
-from collection_compiler import yamlio  # noqa: E402
+from collection_compiler.adapters import yamlio  # noqa: E402
 
 ZENODO_API = "https://zenodo.org/api"
 

@@ -1,4 +1,4 @@
-"""Regenerate the bundled demo data (tiny real models, covers, RDFs) under scripts/collection_compiler/demo_data.
+"""Regenerate the bundled demo data (tiny real models, covers, RDFs) under scripts/collection_compiler/demo/data.
 
 Needs torch, onnx and onnxscript (the test extra). The output is committed, so `collection demo` runs with the
 core install only. Usage: python tools/make_demo_data.py
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-DEMO = Path(__file__).resolve().parents[1] / "scripts" / "collection_compiler" / "demo_data"
+DEMO = Path(__file__).resolve().parents[1] / "scripts" / "collection_compiler" / "demo" / "data"
 ARCHITECTURE = textwrap.dedent('''
     import torch
 

@@ -1,3 +1,3 @@
-from .cli import main
+from collection_compiler.cli import main
 
 raise SystemExit(main())

@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from collection_compiler import __version__
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which `collection test` waits for
 if TYPE_CHECKING:
@@ -22,18 +22,18 @@ if TYPE_CHECKING:
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("collection_compiler.stages.update", "fetch Zenodo and partner sources into the work folder"),
-    "validate": ("collection_compiler.validation.cli", "statically validate resource descriptions"),
-    "test": ("collection_compiler.testing.cli", "run a model's weights on its test inputs and compare"),
-    "plan": ("collection_compiler.plan", "decide what needs testing (our matrix and each partner's)"),
-    "gather": ("collection_compiler.partners_results", "gather partner test summaries from their repositories"),
-    "dispatch": ("collection_compiler.dispatch", "trigger partner workflows with their pending matrices"),
-    "check-partners": ("collection_compiler.partners_check", "check partner registrations (for their PRs)"),
-    "review-prs": ("collection_compiler.review", "open or update one review pull request per resource"),
+    "validate": ("collection_compiler.stages.validate", "statically validate resource descriptions"),
+    "test": ("collection_compiler.stages.test", "run a model's weights on its test inputs and compare"),
+    "plan": ("collection_compiler.stages.plan", "decide what needs testing (our matrix and each partner's)"),
+    "gather": ("collection_compiler.stages.gather", "gather partner test summaries from their repositories"),
+    "dispatch": ("collection_compiler.stages.dispatch", "trigger partner workflows with their pending matrices"),
+    "check-partners": ("collection_compiler.stages.check_partners", "check partner registrations (for their PRs)"),
+    "review-prs": ("collection_compiler.stages.review", "open or update one review pull request per resource"),
     "build": ("collection_compiler.stages.build", "write the published tree (collection.json, rdfs/, site)"),
-    "deploy": ("collection_compiler.deploy", "publish the built tree to gh-pages as one commit"),
+    "deploy": ("collection_compiler.stages.deploy", "publish the built tree to gh-pages as one commit"),
     "run": ("collection_compiler.stages.run", "all stages in order (the local scheduled run)"),
-    "demo": ("collection_compiler.demo", "the whole pipeline offline on bundled sample sources"),
-    "serve": ("collection_compiler.serve", "serve a built tree on localhost"),
+    "demo": ("collection_compiler.demo.world", "the whole pipeline offline on bundled sample sources"),
+    "serve": ("collection_compiler.stages.serve", "serve a built tree on localhost"),
 }
 # The settings each command reads (its --help lists only these); "@endpoints" and "@network" name groups of
 # settings.py, None means all. `collection help settings` lists every one once.
@@ -83,7 +83,7 @@ EPILOG = ("exit status: 0 done, 1 done with failures (or nothing built), 2 usage
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
     import argparse
 
-    from .helptext import Formatter
+    from collection_compiler.helptext import Formatter
 
     parser = argparse.ArgumentParser(
         prog="collection", description=f"Collection compiler of the BioImage Model Zoo ({__version__})",
@@ -100,8 +100,8 @@ def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentPars
 
 
 def _add_command(sub: Any, name: str) -> None:
-    from . import settings as settings_module
-    from .helptext import Formatter, epilog, setting_names
+    from collection_compiler import settings as settings_module
+    from collection_compiler.helptext import Formatter, epilog, setting_names
 
     module_name, help_text = COMMANDS[name]
     names = setting_names(COMMAND_SETTINGS.get(name))
@@ -143,7 +143,7 @@ def _start_early(name: str | None, argv: list[str]) -> Any:
 
 
 def _run(name: str | None, argv: list[str], early: Any) -> int:
-    from . import errors
+    from collection_compiler import errors
 
     verbose = argv.count("-v") + argv.count("--verbose") + 2 * argv.count("-vv")
     try:
@@ -158,13 +158,13 @@ def _run(name: str | None, argv: list[str], early: Any) -> int:
 def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
     import logging
 
-    from . import settings as settings_module
+    from collection_compiler import settings as settings_module
 
     # Import only the module of the command asked for; `--help` without a command lists them all.
     parser = build_parser([name] if name in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command == "help":
-        from .helptext import show_help
+        from collection_compiler.helptext import show_help
 
         return show_help(args.topic, build_parser)
     args.early = early
@@ -174,7 +174,7 @@ def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
     settings = settings_module.from_args(args)
     if args.command in OWN_PROGRESS:
         return int(args._module.main(args, settings) or 0)
-    from . import progress
+    from collection_compiler import progress
 
     with progress.stage(args.command):  # on a terminal: the elapsed time while the command works
         return int(args._module.main(args, settings) or 0)
@@ -183,7 +183,7 @@ def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
 def _report_error(error: Exception, verbose: int) -> int:
     import traceback
 
-    from . import errors
+    from collection_compiler import errors
 
     known = error if isinstance(error, errors.CollectionError) else _known_error(error)
     if known is None:
@@ -199,9 +199,9 @@ def _report_error(error: Exception, verbose: int) -> int:
 
 def _known_error(error: Exception) -> Any:
     """Errors of input or environment that other modules raise as their own types, as a `CollectionError`."""
-    from . import errors
-    from .ids import UnsafeIdError
-    from .yamlio import YamlLoadError
+    from collection_compiler import errors
+    from collection_compiler.adapters.yamlio import YamlLoadError
+    from collection_compiler.catalogue.ids import UnsafeIdError
 
     if isinstance(error, YamlLoadError):  # its message names the file (and line and column)
         return errors.CollectionError(str(error), hint="fix the file")

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import fields
 
-from . import settings as settings_module
+from collection_compiler import settings as settings_module
 
 GROUPS = {"@endpoints": settings_module.ENDPOINTS, "@network": settings_module.NETWORK}
 
@@ -55,8 +55,8 @@ def settings_text() -> str:
 
 def show_help(topic: str | None, build_parser: Callable[..., argparse.ArgumentParser]) -> int:
     """`collection help [settings|COMMAND]`."""
-    from .cli import COMMANDS
-    from .errors import UsageError
+    from collection_compiler.cli import COMMANDS
+    from collection_compiler.errors import UsageError
 
     if topic == "settings":
         print(settings_text(), end="")

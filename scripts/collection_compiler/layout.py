@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import id_path
+from collection_compiler.adapters.files import id_path
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def _convert(name: str, raw: str) -> object:
     try:
         return kind(raw)
     except ValueError:
-        from .errors import UsageError
+        from collection_compiler.errors import UsageError
 
         raise UsageError(f"{raw!r} is not a valid {kind.__name__}", where=ENV_PREFIX + name.upper(),
                          hint="fix or unset the variable") from None

@@ -86,7 +86,7 @@ def test_run_outside_a_hub_checkout_and_offline_says_why_nothing_was_built(colle
 
 
 def test_a_hub_checkout_overrides_single_site_files_and_inherits_the_rest(collection: Run, tmp_path: Path) -> None:
-    from collection_compiler.demo import DemoWorld
+    from collection_compiler.demo.world import DemoWorld
 
     with DemoWorld(tmp_path / "world").populate() as world:
         s = world.settings()
@@ -107,7 +107,7 @@ def test_a_hub_checkout_overrides_single_site_files_and_inherits_the_rest(collec
 
 def test_the_packaged_template_is_the_hub_s() -> None:
     """The default that runs outside a hub checkout is the public hub's own template, not a drifting copy."""
-    from collection_compiler.templates import PACKAGED_TEMPLATE, TEMPLATE_FILE
+    from collection_compiler.catalogue.templates import PACKAGED_TEMPLATE, TEMPLATE_FILE
 
     assert PACKAGED_TEMPLATE.read_bytes() == (Path(__file__).parents[2] / TEMPLATE_FILE).read_bytes()
 
@@ -193,7 +193,7 @@ def test_a_bug_prints_its_traceback_and_asks_for_a_report(collection: Run, tmp_p
     site.mkdir()
     (site / "collection.json").write_text("{}", "utf-8")
     # an unexpected exception inside a command: a bug, unlike the errors above
-    bug = "import collection_compiler.serve as s; s.make_server = lambda *a, **k: {}['a key the code forgot']"
+    bug = "import collection_compiler.stages.serve as s; s.make_server = lambda *a, **k: {}['a key the code forgot']"
     result = collection("serve", str(site), prelude=bug, traceback=True)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "KeyError" in result.stderr

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler.demo import DemoWorld
+from collection_compiler.demo.world import DemoWorld
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler.deploy import DeployRefused, deploy
+from collection_compiler.stages.deploy import DeployRefused, deploy
 
 
 def git(repo: Path, *args: str) -> str:
@@ -53,7 +53,7 @@ def test_a_tree_that_loses_many_resources_is_refused(remote: Path, tmp_path: Pat
 
 def test_deploy_retries_when_the_remote_moved(remote: Path, tmp_path: Path, monkeypatch):
     deploy(site(tmp_path / "s1", 10), str(remote))
-    import collection_compiler.deploy as module
+    import collection_compiler.stages.deploy as module
 
     original = module._replace_tree
     moved = {"done": False}

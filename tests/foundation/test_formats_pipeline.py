@@ -19,12 +19,12 @@ from typing import Any
 import markupsafe
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree
-from collection_compiler.jsonschemas import load_schema
-from collection_compiler.serve import make_server
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.jsonschemas import load_schema
+from collection_compiler.demo.world import DemoWorld, demo_data, git_commit_tree
 from collection_compiler.settings import Settings
 from collection_compiler.stages.run import run
+from collection_compiler.stages.serve import make_server
 from collection_compiler.validation import validate_rdf
 
 MODEL, DATASET = "10.5281/zenodo.1000", "10.5281/zenodo.2000"
@@ -196,7 +196,7 @@ def _sha256(path: Path) -> str:
 # ---- what is validated: the upload, then what is published -----------------------------------------------
 
 def test_an_invalid_upload_is_held_back_with_its_first_error_in_the_health_report(world: DemoWorld):
-    from collection_compiler.fakes.zenodo import FakeRecord
+    from collection_compiler.demo.fakes.zenodo import FakeRecord
 
     files = {p.name: p.read_bytes() for p in (demo_data() / "models" / "tiny-v2").iterdir()}
     files["rdf.yaml"] = files["rdf.yaml"].replace(b"license: MIT", b"license: not-a-licence")

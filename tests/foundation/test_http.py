@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from collection_compiler import settings
-from collection_compiler.fakes.server import FakeServer, Reply
-from collection_compiler.http import MAX_REDIRECTS, FetchError, HttpClient
+from collection_compiler.adapters.http import MAX_REDIRECTS, FetchError, HttpClient
+from collection_compiler.demo.fakes.server import FakeServer, Reply
 
 
 class FakeClock:

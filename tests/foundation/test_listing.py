@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from collection_compiler.fakes.server import FakeServer, Reply
-from collection_compiler.fakes.zenodo import FakeRecord, FakeZenodo
-from collection_compiler.http import FetchError, HttpClient
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.demo.fakes.server import FakeServer, Reply
+from collection_compiler.demo.fakes.zenodo import FakeRecord, FakeZenodo
 from collection_compiler.settings import Settings
 from collection_compiler.sources import zenodo
 

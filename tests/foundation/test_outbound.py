@@ -7,9 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from collection_compiler import yamlio
-from collection_compiler.demo import DemoWorld, git_commit_tree
-from collection_compiler.fakes.server import FakeServer, Reply
+from collection_compiler.adapters import yamlio
+from collection_compiler.demo.fakes.server import FakeServer, Reply
+from collection_compiler.demo.world import DemoWorld, git_commit_tree
 from collection_compiler.stages.build import build
 from collection_compiler.stages.update import update
 

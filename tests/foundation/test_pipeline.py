@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import nicknames, yamlio
-from collection_compiler.demo import DemoWorld, git_commit_tree
-from collection_compiler.fakes.zenodo import FakeRecord
-from collection_compiler.files import json_bytes
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import json_bytes
+from collection_compiler.catalogue import nicknames
+from collection_compiler.catalogue.state import State
+from collection_compiler.demo.fakes.zenodo import FakeRecord
+from collection_compiler.demo.world import DemoWorld, git_commit_tree
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.stages.build import build
 from collection_compiler.stages.update import UpdateReport, update
-from collection_compiler.state import State
 
 MODEL = "10.5281/zenodo.1000"
 DATASET = "10.5281/zenodo.2000"
@@ -374,8 +375,8 @@ def test_work_folder_paths_never_leave_their_root(world: DemoWorld):
 
 
 def test_results_of_an_earlier_run_do_not_hold_a_version_back(world: DemoWorld):
+    from collection_compiler.catalogue.results import CheckResult, write_result
     from collection_compiler.layout import WorkDir
-    from collection_compiler.results import CheckResult, write_result
 
     settings = world.settings()
     write_result(WorkDir(settings.work_dir), MODEL, "1002",
@@ -385,8 +386,8 @@ def test_results_of_an_earlier_run_do_not_hold_a_version_back(world: DemoWorld):
 
 
 def test_a_version_failing_our_checks_is_held_back_on_the_automatic_route(world: DemoWorld):
+    from collection_compiler.catalogue.results import CheckResult, write_result
     from collection_compiler.layout import WorkDir
-    from collection_compiler.results import CheckResult, write_result
 
     settings = world.settings()
     update(settings)
@@ -414,8 +415,8 @@ def test_the_review_route_publishes_only_accepted_versions(world: DemoWorld):
 
 
 def test_unchanged_versions_are_read_from_the_previous_deploy_not_copied(world: DemoWorld, tmp_path: Path):
+    from collection_compiler.catalogue.results import CheckResult, write_result
     from collection_compiler.layout import WorkDir
-    from collection_compiler.results import CheckResult, write_result
     from collection_compiler.validation.stage import validate_work
 
     site = tmp_path / "site"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.demo import DemoWorld, demo_data
-from collection_compiler.fakes.zenodo import SEARCH, FakeRecord
+from collection_compiler.adapters import yamlio
+from collection_compiler.demo.fakes.zenodo import SEARCH, FakeRecord
+from collection_compiler.demo.world import DemoWorld, demo_data
 from collection_compiler.settings import Settings
 from collection_compiler.stages.build import build
 from collection_compiler.stages.update import UpdateReport, update

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler import ids, nicknames, settings, yamlio
-from collection_compiler.files import id_path, json_bytes
+from collection_compiler import settings
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import id_path, json_bytes
+from collection_compiler.catalogue import ids, nicknames
 from collection_compiler.sources import zenodo
 from collection_compiler.sources.candidates import fingerprint, text_fingerprint
 
@@ -107,7 +109,7 @@ def test_flow_style_urls_that_libyaml_rejects_are_read_as_yaml_1_2():
 
 
 def test_file_references_are_made_absolute_in_every_form():
-    from collection_compiler.rdf import absolutise
+    from collection_compiler.catalogue.rdf import absolutise
 
     root = "https://zenodo.org/api/records/1/files/rdf.yaml/content"
     rdf = {"type": "model", "documentation": {"source": "README.md", "sha256": "s"}, "covers": ["c.png"],

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from collection_compiler import yamlemit, yamlio
+from collection_compiler.adapters import yamlemit, yamlio
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-rdfs"
 TRICKY = ["", " ", "a ", " a", "yes", "No", "ON", "off", "y", "N", "null", "Null", "~", "true", "FALSE", "1e-05",

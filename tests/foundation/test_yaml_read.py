@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collection_compiler import yamlio, yamlread
+from collection_compiler.adapters import yamlio, yamlread
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real-rdfs"
 SCALARS = ["", "~", "null", "Null", "NULL", "nULL", "true", "True", "TRUE", "tRUE", "false", "FALSE", "yes", "no",

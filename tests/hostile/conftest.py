@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from collection_compiler.demo import DemoWorld
+from collection_compiler.demo.world import DemoWorld
 from collection_compiler.settings import Settings
 from collection_compiler.stages.build import build
 from collection_compiler.stages.update import update

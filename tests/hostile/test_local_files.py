@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.demo import DemoWorld
-from collection_compiler.fakes.zenodo import FakeRecord
-from collection_compiler.files import write_json
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import write_json
+from collection_compiler.demo.fakes.zenodo import FakeRecord
+from collection_compiler.demo.world import DemoWorld
 from collection_compiler.layout import WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.validation import CHECKER

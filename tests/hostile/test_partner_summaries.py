@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree
-from collection_compiler.files import read_json
+from collection_compiler.adapters.files import read_json
+from collection_compiler.catalogue.partners import selected_registrations
+from collection_compiler.demo.world import DemoWorld, demo_data, git_commit_tree
 from collection_compiler.layout import WorkDir
-from collection_compiler.partners_registry import selected_registrations
-from collection_compiler.partners_results import gather
+from collection_compiler.stages.gather import gather
 
 FOLDER = "test_summaries/10.5281/zenodo.1000/1002"
 HOSTILE = {

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import ids, yamlio
-from collection_compiler.demo import DemoWorld, git_commit_tree
-from collection_compiler.fakes.zenodo import FakeRecord
+from collection_compiler.adapters import yamlio
+from collection_compiler.catalogue import ids
+from collection_compiler.demo.fakes.zenodo import FakeRecord
+from collection_compiler.demo.world import DemoWorld, git_commit_tree
 
 MODEL, PARTNER_APP = "10.5281/zenodo.1000", "ilastik/ilastik"
 HOSTILE_VALUES = {

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from collection_compiler import cli
-from collection_compiler.files import write_json
+from collection_compiler.adapters.files import write_json
+from collection_compiler.catalogue.results import CheckResult, read_results, write_result
 from collection_compiler.layout import WorkDir
-from collection_compiler.results import CheckResult, read_results, write_result
 from collection_compiler.settings import Settings
 from collection_compiler.testing import isolation, stage
 from collection_compiler.testing.isolation import SandboxUnavailable

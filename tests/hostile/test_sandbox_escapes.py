@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import yamlio
+from collection_compiler.adapters import yamlio
 from collection_compiler.settings import Settings
+from collection_compiler.stages.test import test_source as run_test
 from collection_compiler.testing import isolation
-from collection_compiler.testing.cli import test_source as run_test
 from collection_compiler.testing.launch import child_environment
 from collection_compiler.testing.tester import TestOptions
 

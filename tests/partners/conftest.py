@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.files import sha256_bytes, write_json
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import sha256_bytes, write_json
+from collection_compiler.catalogue.partners import Registration, TestSummaries
 from collection_compiler.layout import WorkDir
-from collection_compiler.partners_registry import Registration, TestSummaries
 from collection_compiler.settings import Settings
 
 SHA_A = sha256_bytes(b"rdf a")

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler import cli, yamlio
-from collection_compiler.fakes.github import FakeGitHub
-from collection_compiler.partners_check import check_partners, markdown
+from collection_compiler import cli
+from collection_compiler.adapters import yamlio
+from collection_compiler.demo.fakes.github import FakeGitHub
 from collection_compiler.settings import Settings
+from collection_compiler.stages.check_partners import check_partners, markdown
 
 COLLECTION = {
     "format_version": "0.2.3", "type": "collection", "name": "Acme", "description": "Acme resources",
@@ -101,7 +102,7 @@ def test_unreachable_collection_is_an_error(check_settings: Settings, repos: Pat
 
 
 def test_markdown_escapes_stranger_text() -> None:
-    from collection_compiler.partners_check import PartnerReport, Row
+    from collection_compiler.stages.check_partners import PartnerReport, Row
 
     report = PartnerReport(Path("partners/x.yaml"), "x", [Row("a|b", "entry", "failed", "<img src=x> `code`\nnext")])
     text = markdown([report])

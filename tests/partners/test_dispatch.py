@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from collection_compiler import cli, yamlio
-from collection_compiler.dispatch import WILDCARD, dispatch
-from collection_compiler.fakes.github import FakeGitHub
-from collection_compiler.files import read_json, write_json
+from collection_compiler import cli
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.demo.fakes.github import FakeGitHub
 from collection_compiler.settings import Settings
+from collection_compiler.stages.dispatch import WILDCARD, dispatch
 
 NOW = "2024-02-01T03:00:00+00:00"
 ENTRIES = [{"resource_id": "10.5281/zenodo.1", "version_id": "111"},

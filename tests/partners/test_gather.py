@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler import cli, yamlio
-from collection_compiler.files import read_json, write_text_atomic
+from collection_compiler import cli
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_text_atomic
 from collection_compiler.layout import SiteTree
-from collection_compiler.partners_results import MAX_SUMMARY_FILE_BYTES, gather
 from collection_compiler.settings import Settings
+from collection_compiler.stages.gather import MAX_SUMMARY_FILE_BYTES, gather
 
 R1 = "10.5281/zenodo.1"
 R2 = "10.5281/zenodo.2"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.files import read_json, write_json, write_text_atomic
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_json, write_text_atomic
+from collection_compiler.catalogue.summaries import PartnerRecord
 from collection_compiler.layout import SiteTree
-from collection_compiler.plan import chunks, plan, publish_pending
 from collection_compiler.settings import Settings
-from collection_compiler.summaries import PartnerRecord
+from collection_compiler.stages.plan import chunks, plan, publish_pending
 
 R1, R2, APP = "10.5281/zenodo.1", "10.5281/zenodo.2", "ilastik/ilastik"
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from collection_compiler import yamlio
-from collection_compiler.files import write_json
-from collection_compiler.layout import SiteTree
-from collection_compiler.results import CheckResult, write_result
-from collection_compiler.summaries import (
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import write_json
+from collection_compiler.catalogue.results import CheckResult, write_result
+from collection_compiler.catalogue.summaries import (
     PartnerRecord,
     combined_status,
     deduplicate,
@@ -18,6 +17,7 @@ from collection_compiler.summaries import (
     summary_inputs_digest,
     write_version_summaries,
 )
+from collection_compiler.layout import SiteTree
 
 RID, VID = "10.5281/zenodo.1", "111"
 
@@ -162,7 +162,7 @@ def test_not_applicable_only_partner_is_not_failed(tmp_path: Path, work, h) -> N
 
 
 def test_written_files_match_their_published_schemas(tmp_path: Path, work, h) -> None:
-    from collection_compiler.jsonschemas import load_schema
+    from collection_compiler.adapters.jsonschemas import load_schema
 
     site = SiteTree(tmp_path / "site")
     write_result(work, RID, VID, static(h.SHA_A, "failed"))

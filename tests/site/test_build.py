@@ -248,7 +248,7 @@ def test_a_tampered_page_cache_never_leads_outside_the_tree(built: Path, setting
 
 
 def test_unchanged_rdfs_are_not_parsed_again(built: Path, settings, monkeypatch):
-    from collection_compiler import yamlio
+    from collection_compiler.adapters import yamlio
     from collection_compiler.site import model
 
     parsed: list[str] = []

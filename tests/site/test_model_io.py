@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from collection_compiler import yamlio
+from collection_compiler.adapters import yamlio
 from collection_compiler.site import model, previews, wording
 from collection_compiler.site.tensors import tensors
 
@@ -138,7 +138,7 @@ def test_test_rows_in_words(tester, tool, version, words):
 @pytest.mark.parametrize("allowed, fetched", [("", False), ("127.0.0.1", True)])
 def test_a_test_tensor_on_a_private_address_is_not_fetched_unless_allowed(tmp_path: Path, serve, allowed: str,
                                                                          fetched: bool) -> None:
-    from collection_compiler.http import HttpClient
+    from collection_compiler.adapters.http import HttpClient
     from collection_compiler.settings import Settings
 
     (tmp_path / "served").mkdir()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from collection_compiler import yamlio
+from collection_compiler.adapters import yamlio
 from collection_compiler.settings import Settings
 
 ARCHITECTURE = '''

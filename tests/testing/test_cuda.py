@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from collection_compiler import yamlio
-from collection_compiler.testing.cli import test_source as run_test
+from collection_compiler.adapters import yamlio
+from collection_compiler.stages.test import test_source as run_test
 from collection_compiler.testing.sandbox import Limits
 from collection_compiler.testing.tester import TestOptions
 

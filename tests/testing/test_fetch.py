@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler.http import HttpClient
+from collection_compiler.adapters.http import HttpClient
 from collection_compiler.testing.fetch import FileFetcher, FileFetchError, Root, ZipPackage, join_url
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collection_compiler import cli
-from collection_compiler.testing import cli as testing_cli
+from collection_compiler.stages import test as testing_cli
 from collection_compiler.testing import launch, tester
 
 

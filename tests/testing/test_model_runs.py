@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from collection_compiler import cli, yamlio
-from collection_compiler.testing import cli as testing_cli
+from collection_compiler import cli
+from collection_compiler.adapters import yamlio
+from collection_compiler.stages import test as testing_cli
+from collection_compiler.stages.test import test_source as run_test
 from collection_compiler.testing import launch, static, tester
-from collection_compiler.testing.cli import test_source as run_test
 from collection_compiler.testing.sandbox import Limits
 from collection_compiler.testing.tester import TestOptions, detail_name
 

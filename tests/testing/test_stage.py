@@ -6,10 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
-from collection_compiler import cli, yamlio
-from collection_compiler.files import read_json, sha256_file, write_json
+from collection_compiler import cli
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, sha256_file, write_json
+from collection_compiler.catalogue.results import read_results
 from collection_compiler.layout import SiteTree, WorkDir
-from collection_compiler.results import read_results
 from collection_compiler.testing import stage
 from collection_compiler.testing.sandbox import child_environment
 from collection_compiler.testing.tester import TESTER_VERSION, TestOptions

@@ -77,7 +77,7 @@ def fixtures_dir() -> Path:
 
 def _write_package(folder: Path, rdf: dict[str, Any]) -> Path:
     """A model folder with real files: README, weights bytes and `.npy` test tensors matching MODEL_V04/V05."""
-    from collection_compiler.yamlio import dump_yaml
+    from collection_compiler.adapters.yamlio import dump_yaml
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)

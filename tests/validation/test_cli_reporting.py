@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from collection_compiler.demo import KEYWORDS, DemoWorld
-from collection_compiler.fakes.zenodo import FakeRecord
+from collection_compiler.demo.fakes.zenodo import FakeRecord
+from collection_compiler.demo.world import KEYWORDS, DemoWorld
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 INSTALL = "pip install 'collection-compiler[models]'"

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from collection_compiler.adapters.yamlio import dump_yaml
 from collection_compiler.validation import validate_rdf
-from collection_compiler.yamlio import dump_yaml
 
 REF_PYTHON = Path(os.environ.get("COLLECTION_REFSPEC_PYTHON", sys.executable))
 RUNNER = Path(__file__).with_name("reference_runner.py")
@@ -78,7 +78,7 @@ def test_random_mutations_of_real_descriptions_agree(tmp_path: Path) -> None:
     """One deterministic random change per copy (delete, replace, add an unknown key); verdicts must agree."""
     import random
 
-    from collection_compiler.yamlio import load_yaml_file
+    from collection_compiler.adapters.yamlio import load_yaml_file
 
     rng = random.Random(1234)
     files = []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import nicknames, rdf
+from collection_compiler.catalogue import nicknames, rdf
 from collection_compiler.settings import Settings
 from collection_compiler.validation import validate_rdf
 

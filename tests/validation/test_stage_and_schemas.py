@@ -8,14 +8,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from collection_compiler.files import read_json, sha256_file, write_json
-from collection_compiler.jsonschemas import schema_path
+from collection_compiler.adapters.files import read_json, sha256_file, write_json
+from collection_compiler.adapters.jsonschemas import schema_path
+from collection_compiler.adapters.yamlio import dump_yaml
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.validation import CHECKER, VALIDATOR_VERSION, load_schema
 from collection_compiler.validation.schema_builder import SCHEMAS, build
 from collection_compiler.validation.stage import passes, static_status, validate_work
-from collection_compiler.yamlio import dump_yaml
 
 
 def _work(tmp_path: Path, model: dict[str, Any]) -> tuple[Settings, str]:
@@ -93,7 +93,7 @@ def test_test_summary_schema_accepts_our_sub_summaries(model_v04: dict) -> None:
 
 
 def test_publish_schemas_copies_every_shipped_schema(tmp_path: Path) -> None:
-    from collection_compiler.jsonschemas import publish_schemas, schema_names
+    from collection_compiler.adapters.jsonschemas import publish_schemas, schema_names
 
     written = publish_schemas(tmp_path / "schemas")
     assert {p.name for p in written} == {n + ".schema.json" for n in schema_names()}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler.demo import DemoWorld, git_commit_tree
+from collection_compiler.demo.world import DemoWorld, git_commit_tree
 from collection_compiler.settings import Settings
 from collection_compiler.stages.update import update
 

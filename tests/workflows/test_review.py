@@ -8,12 +8,19 @@ from typing import Any
 
 import pytest
 
-from collection_compiler import yamlio
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json
+from collection_compiler.catalogue.results import CheckResult, write_result
 from collection_compiler.cli import main as cli_main
-from collection_compiler.files import read_json
 from collection_compiler.layout import WorkDir
-from collection_compiler.results import CheckResult, write_result
-from collection_compiler.review import FAILURE_MARKER, STICKY_MARKER, branch_name, md_text, review_prs, sticky_comment
+from collection_compiler.stages.review import (
+    FAILURE_MARKER,
+    STICKY_MARKER,
+    branch_name,
+    md_text,
+    review_prs,
+    sticky_comment,
+)
 
 Hub = Any  # the `hub` fixture of conftest.py
 HUB_REPOSITORY = "bioimage-io/collection"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from collection_compiler.demo import DemoWorld
+from collection_compiler.demo.world import DemoWorld
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "10.5281/zenodo.1000"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from collection_compiler.cli import COMMANDS, build_parser
-from collection_compiler.plan import MAX_MATRIX_ENTRIES, _output_lines
+from collection_compiler.stages.plan import MAX_MATRIX_ENTRIES, _output_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yaml"))

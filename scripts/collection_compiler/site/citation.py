@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from .model import Resource, Version, authors
-from .safety import one_line
+from collection_compiler.site.model import Resource, Version, authors
+from collection_compiler.site.safety import one_line
 
 
 def _bibtex_value(value: str) -> str:
@@ -52,7 +52,7 @@ def cff(resource: Resource, version: Version, url: str) -> str:
 
 
 def cite_list(rdf: dict[str, Any]) -> list[dict[str, str | None]]:
-    from .safety import safe_url
+    from collection_compiler.site.safety import safe_url
 
     result = []
     for item in rdf.get("cite")[:50] if isinstance(rdf.get("cite"), list) else []:

@@ -7,12 +7,12 @@ import hashlib
 import logging
 from pathlib import Path
 
-from ..files import write_text_atomic
-from ..http import FetchError, HttpClient
-from ..settings import Settings
-from .model import Resource
-from .prune import prune
-from .safety import render_markdown, safe_url
+from collection_compiler.adapters.files import write_text_atomic
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.settings import Settings
+from collection_compiler.site.model import Resource
+from collection_compiler.site.prune import prune
+from collection_compiler.site.safety import render_markdown, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .model import Resource
-from .safety import one_line
+from collection_compiler.site.model import Resource
+from collection_compiler.site.safety import one_line
 
 MAX_ENTRIES = 100
 

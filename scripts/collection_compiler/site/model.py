@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import ids, yamlio
-from ..files import sha256_bytes
-from ..layout import SiteTree
-from .safety import one_line, safe_url, text, text_list
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import sha256_bytes
+from collection_compiler.catalogue import ids
+from collection_compiler.layout import SiteTree
+from collection_compiler.site.safety import one_line, safe_url, text, text_list
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import ids
-from ..files import read_json, write_json
+from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.catalogue import ids
 
 PATH = "site-cache/pages.json"
 FORMAT = 1

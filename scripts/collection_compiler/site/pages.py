@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .citation import cite_list
-from .model import Resource, Version, authors, tags
-from .safety import one_line, safe_url, text
-from .tensors import tensors
+from collection_compiler.site.citation import cite_list
+from collection_compiler.site.model import Resource, Version, authors, tags
+from collection_compiler.site.safety import one_line, safe_url, text
+from collection_compiler.site.tensors import tensors
 
 WEIGHT_FORMATS = ("pytorch_state_dict", "torchscript", "onnx", "tensorflow_saved_model_bundle",
                   "keras_hdf5", "tensorflow_js")

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..files import read_json, write_bytes_atomic, write_json
-from ..http import FetchError, HttpClient
-from ..settings import Settings
-from .model import Resource
-from .prune import prune
-from .thumbnails import reuse_file
+from collection_compiler.adapters.files import read_json, write_bytes_atomic, write_json
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.settings import Settings
+from collection_compiler.site.model import Resource
+from collection_compiler.site.prune import prune
+from collection_compiler.site.thumbnails import reuse_file
 
 log = logging.getLogger(__name__)
 

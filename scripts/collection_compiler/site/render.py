@@ -16,18 +16,18 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from ..files import id_path, json_text, write_bytes_atomic, write_text_atomic
-from ..settings import Settings
-from . import citation, page_cache, pages
-from .documentation import fetch_documentation
-from .feed import feed_entries
-from .model import FACTS, Resource, Tree, read_tree
-from .previews import VersionPreviews, build_previews
-from .prune import prune, remove_listed
-from .safety import one_line, safe_url, text
-from .search_index import build_index
-from .thumbnails import build_thumbnails
-from .wording import HUB_TESTER, STATUS_WORDS, plural, tested, tested_row
+from collection_compiler.adapters.files import id_path, json_text, write_bytes_atomic, write_text_atomic
+from collection_compiler.settings import Settings
+from collection_compiler.site import citation, page_cache, pages
+from collection_compiler.site.documentation import fetch_documentation
+from collection_compiler.site.feed import feed_entries
+from collection_compiler.site.model import FACTS, Resource, Tree, read_tree
+from collection_compiler.site.previews import VersionPreviews, build_previews
+from collection_compiler.site.prune import prune, remove_listed
+from collection_compiler.site.safety import one_line, safe_url, text
+from collection_compiler.site.search_index import build_index
+from collection_compiler.site.thumbnails import build_thumbnails
+from collection_compiler.site.wording import HUB_TESTER, STATUS_WORDS, plural, tested, tested_row
 
 log = logging.getLogger(__name__)
 

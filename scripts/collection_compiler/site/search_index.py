@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Resource, authors, tags
-from .safety import one_line
-from .wording import STATUS_WORDS
+from collection_compiler.site.model import Resource, authors, tags
+from collection_compiler.site.safety import one_line
+from collection_compiler.site.wording import STATUS_WORDS
 
 DESCRIPTION_CHARS = 140
 MAX_TAGS = 12

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .safety import one_line, text
+from collection_compiler.site.safety import one_line, text
 
 MAX_TENSORS = 20
 MAX_AXES = 8

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..files import read_json, write_bytes_atomic, write_json
-from ..http import FetchError, HttpClient
-from ..settings import Settings
-from .prune import prune
+from collection_compiler.adapters.files import read_json, write_bytes_atomic, write_json
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.settings import Settings
+from collection_compiler.site.prune import prune
 
 log = logging.getLogger(__name__)
 

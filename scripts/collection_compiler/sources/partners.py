@@ -7,12 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from .. import ids, yamlio
-from ..http import FetchError, HttpClient
-from ..partners_registry import Registration
-from ..rdf import resolve_url
-from ..settings import Settings
-from .candidates import Candidate, SourceOutcome, fingerprint
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.partners import Registration
+from collection_compiler.catalogue.rdf import resolve_url
+from collection_compiler.settings import Settings
+from collection_compiler.sources.candidates import Candidate, SourceOutcome, fingerprint
 
 
 class PartnerState(TypedDict, total=False):

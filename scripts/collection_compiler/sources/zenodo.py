@@ -15,11 +15,11 @@ from multiprocessing.context import BaseContext
 from typing import Any
 from urllib.parse import quote
 
-from .. import ids
-from ..http import FetchError, HttpClient
-from ..parallel import gc_paused, helper_process
-from ..settings import Settings
-from .candidates import Candidate, SourceOutcome, fingerprint
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.adapters.parallel import gc_paused, helper_process
+from collection_compiler.catalogue import ids
+from collection_compiler.settings import Settings
+from collection_compiler.sources.candidates import Candidate, SourceOutcome, fingerprint
 
 log = logging.getLogger(__name__)
 

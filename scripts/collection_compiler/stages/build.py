@@ -17,22 +17,23 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ids, rdf, results, yamlio
-from ..files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
-from ..id_map import id_map
-from ..jsonschemas import publish_schemas
-from ..layout import SiteTree, WorkDir
-from ..parallel import cpu_map, gc_paused
-from ..partners_registry import load_registrations
-from ..plan import publish_pending
-from ..settings import Settings
-from ..sources.partners import with_display_defaults
-from ..state import read_published
-from ..summaries import partner_lists, summarise_version, summary_inputs_digest
-from ..templates import Publication, collection_root, load_template
-from ..validation.validator import CHECKER as STATIC_CHECKER
-from . import build_record
-from . import held_back as held_back_versions
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
+from collection_compiler.adapters.jsonschemas import publish_schemas
+from collection_compiler.adapters.parallel import cpu_map, gc_paused
+from collection_compiler.catalogue import held_back as held_back_versions
+from collection_compiler.catalogue import ids, rdf, results
+from collection_compiler.catalogue.id_map import id_map
+from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.catalogue.state import read_published
+from collection_compiler.catalogue.summaries import partner_lists, summarise_version, summary_inputs_digest
+from collection_compiler.catalogue.templates import Publication, collection_root, load_template
+from collection_compiler.layout import SiteTree, WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.sources.partners import with_display_defaults
+from collection_compiler.stages import build_record
+from collection_compiler.stages.plan import publish_pending
+from collection_compiler.validation.validator import CHECKER as STATIC_CHECKER
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     if not WorkDir(settings.work_dir).resources.is_file():
-        from ..errors import CollectionError
+        from collection_compiler.errors import CollectionError
 
         raise CollectionError("holds no resources.json: nothing to build", where=str(settings.work_dir),
                               hint="run `collection update` first, or give the work folder with --work-dir")
@@ -282,7 +283,7 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
 
 
 def _render_site(site: SiteTree, settings: Settings) -> None:
-    from ..site import render_site
+    from collection_compiler.site import render_site
 
     render_site(site.root, settings, settings.previous)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..files import read_json, sha256_file, write_json
-from ..layout import SiteTree, WorkDir
-from ..partners_registry import registration_files
-from ..settings import Settings
-from ..templates import TEMPLATE_FILE
+from collection_compiler.adapters.files import read_json, sha256_file, write_json
+from collection_compiler.catalogue.partners import registration_files
+from collection_compiler.catalogue.templates import TEMPLATE_FILE
+from collection_compiler.layout import SiteTree, WorkDir
+from collection_compiler.settings import Settings
 
 RECORD_FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parents[1]

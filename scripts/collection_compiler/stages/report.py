@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MODELS_EXTRA
-from ..files import read_json
-from ..layout import SiteTree, WorkDir
-from ..results import CheckResult, read_results
+from collection_compiler.adapters.files import read_json
+from collection_compiler.catalogue.results import CheckResult, read_results
+from collection_compiler.errors import MODELS_EXTRA
+from collection_compiler.layout import SiteTree, WorkDir
 
 FIRST_FEW = 5
 

@@ -12,45 +12,45 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import progress
-from ..errors import EXIT_DONE, EXIT_FAILURES
-from ..layout import WorkDir
-from ..partners_registry import load_registrations
-from ..runtimes import all_missing, missing_runtimes
-from ..settings import Settings
-from . import build as build_stage
-from . import report
-from . import update as update_stage
+from collection_compiler import progress
+from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.errors import EXIT_DONE, EXIT_FAILURES
+from collection_compiler.layout import WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.stages import build as build_stage
+from collection_compiler.stages import report
+from collection_compiler.stages import update as update_stage
+from collection_compiler.testing.runtimes import all_missing, missing_runtimes
 
 log = logging.getLogger(__name__)
 
 def _validate(settings: Settings) -> str:
-    from ..validation.stage import validate_work
+    from collection_compiler.validation.stage import validate_work
 
     validate_work(settings)
     return report.validate_line(WorkDir(settings.work_dir))
 
 
 def _test(settings: Settings) -> str:
-    from ..testing.stage import test_work
+    from collection_compiler.testing.stage import test_work
 
     return report.test_line(test_work(settings))
 
 
 def _gather(settings: Settings) -> str:
-    from ..partners_results import gather
+    from collection_compiler.stages.gather import gather
 
     return report.gather_line(gather(settings, load_registrations(settings.repo_root)[0]))
 
 
 def _plan(settings: Settings) -> str:
-    from ..plan import plan
+    from collection_compiler.stages.plan import plan
 
     return report.plan_line(plan(settings, load_registrations(settings.repo_root)[0]))
 
 
 def _dispatch(settings: Settings) -> str:
-    from ..dispatch import dispatch
+    from collection_compiler.stages.dispatch import dispatch
 
     outcomes = dispatch(settings, load_registrations(settings.repo_root)[0])
     return f"dispatch: {len(outcomes)} partner workflows"
@@ -87,8 +87,8 @@ def _stage(name: str, fn: Callable[[], object]) -> object:
 
 def _pending_runtimes(settings: Settings) -> list[str]:
     """Model runtimes the test stage needs and lacks, named before it starts (once, on stderr; the demo too)."""
-    from ..errors import MODELS_EXTRA
-    from ..testing.stage import test_matrix
+    from collection_compiler.errors import MODELS_EXTRA
+    from collection_compiler.testing.stage import test_matrix
 
     if not all_missing():
         return []  # the usual case, answered without reading the matrix
@@ -114,12 +114,12 @@ def run(settings: Settings, skip: tuple[str, ...] = (), site: bool = True, deplo
             _stage(name, lambda stage=stage: stage(settings))
     built = _stage("build", lambda: build_stage.build(settings, site=site))
     if review:
-        from ..review import review_prs
+        from collection_compiler.stages.review import review_prs
 
         _stage("review-prs", lambda: f"review-prs: {len(review_prs(settings, review))} proposals")
     if deploy_to:
-        from ..deploy import deploy
-        from ..templates import Publication, load_template
+        from collection_compiler.catalogue.templates import Publication, load_template
+        from collection_compiler.stages.deploy import deploy
 
         max_loss = Publication.from_template(load_template(settings.repo_root)).max_resource_loss
         _stage("deploy", lambda: _deploy_line(deploy(settings.out, deploy_to, max_loss=max_loss,

@@ -22,19 +22,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import nicknames, ratelimit, rdf, yamlio
-from ..files import link_atomic, read_json, sha256_bytes, sha256_file, write_bytes_atomic, write_json, write_text_atomic
-from ..http import HttpClient
-from ..layout import SiteTree, WorkDir
-from ..ledger import Ledger, proposal
-from ..parallel import StreamingMap, gc_paused
-from ..partners_registry import load_registrations
-from ..settings import Settings
-from ..sources import partners as partner_source
-from ..sources import zenodo
-from ..sources.candidates import Candidate, SourceOutcome, fingerprint, text_fingerprint
-from ..state import State, read_published
-from ..templates import load_template
+from collection_compiler.adapters import ratelimit, yamlio
+from collection_compiler.adapters.files import (
+    link_atomic,
+    read_json,
+    sha256_bytes,
+    sha256_file,
+    write_bytes_atomic,
+    write_json,
+    write_text_atomic,
+)
+from collection_compiler.adapters.http import HttpClient
+from collection_compiler.adapters.parallel import StreamingMap, gc_paused
+from collection_compiler.catalogue import nicknames, rdf
+from collection_compiler.catalogue.ledger import Ledger, proposal
+from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.catalogue.state import State, read_published
+from collection_compiler.catalogue.templates import load_template
+from collection_compiler.layout import SiteTree, WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.sources import partners as partner_source
+from collection_compiler.sources import zenodo
+from collection_compiler.sources.candidates import Candidate, SourceOutcome, fingerprint, text_fingerprint
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 200
@@ -46,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    from .report import stale_sources
+    from collection_compiler.stages.report import stale_sources
 
     report = update(settings)
     print(report.summary())

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import ids
-from ..files import read_json
-from ..layout import WorkDir
-from ..results import CheckResult, write_result
-from .stage import checker_name, recorded_sha
+from collection_compiler.adapters.files import read_json
+from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.results import CheckResult, write_result
+from collection_compiler.layout import WorkDir
+from collection_compiler.testing.stage import checker_name, recorded_sha
 
 ARTIFACT_NAME = re.compile(r"results-test-([0-9]{1,4})-([0-9]{1,4})")
 MAX_RESULT_BYTES = 5_000_000

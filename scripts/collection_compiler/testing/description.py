@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .launch import RUNNABLE
+from collection_compiler.testing.launch import RUNNABLE
 
 NOT_APPLICABLE = {
     "keras_hdf5": "Keras HDF5 weights are not run by this tester (it has no TensorFlow runtime)",

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..files import sha256_bytes, sha256_file
+from collection_compiler.adapters.files import sha256_bytes, sha256_file
 
 if TYPE_CHECKING:
-    from ..http import HttpClient
-    from ..settings import Settings
+    from collection_compiler.adapters.http import HttpClient
+    from collection_compiler.settings import Settings
 
 # Zip bombs: a package may not expand beyond this ratio (for entries large enough to matter) or entry count.
 MAX_ZIP_RATIO = 200
@@ -109,7 +109,7 @@ class LazyHttp:
 
     def __getattr__(self, name: str) -> Any:  # only for what this class lacks: the client's own attributes
         if self._client is None:
-            from ..http import HttpClient
+            from collection_compiler.adapters.http import HttpClient
 
             self._client = HttpClient(self.settings)
         return getattr(self._client, name)
@@ -237,7 +237,7 @@ class FileFetcher:
 
     def _download(self, url: str, field: str) -> Path:
         """Streamed to a file in the cache folder: weights of gigabytes never sit in memory."""
-        from ..http import FetchError
+        from collection_compiler.adapters.http import FetchError
 
         target = self.cache_dir / f".download-{os.getpid()}-{id(self)}-{sha256_bytes(url.encode())[:16]}"
         try:

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import isolation
+from collection_compiler.testing import isolation
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see the module docstring)
 if TYPE_CHECKING:

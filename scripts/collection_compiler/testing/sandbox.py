@@ -22,8 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .isolation import SandboxUnavailable
-from .launch import DEVICES, RUNNABLE, Launched, child_environment, kill_group, resolve_device
+from collection_compiler.testing.isolation import SandboxUnavailable
+from collection_compiler.testing.launch import (
+    DEVICES,
+    RUNNABLE,
+    Launched,
+    child_environment,
+    kill_group,
+    resolve_device,
+)
 
 __all__ = ["DEVICES", "Limits", "SandboxUnavailable", "TestOptions", "Worker", "child_environment", "discard",
            "start_worker"]

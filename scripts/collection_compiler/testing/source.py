@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import yamlio
-from ..settings import Settings
-from .fetch import RDF_NAMES, RDF_SUFFIXES, FileFetcher, FileFetchError, LazyHttp, Root, ZipPackage, is_url
+from collection_compiler.adapters import yamlio
+from collection_compiler.settings import Settings
+from collection_compiler.testing.fetch import (
+    RDF_NAMES,
+    RDF_SUFFIXES,
+    FileFetcher,
+    FileFetchError,
+    LazyHttp,
+    Root,
+    ZipPackage,
+    is_url,
+)
 
 if TYPE_CHECKING:
-    from ..http import HttpClient
+    from collection_compiler.adapters.http import HttpClient
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -58,7 +67,7 @@ def _rdf_in_folder(folder: Path) -> Path:
 
 
 def _open_url(url: str, settings: Settings, http: HttpClient | LazyHttp) -> OpenedSource:
-    from ..http import FetchError
+    from collection_compiler.adapters.http import FetchError
 
     try:
         data = http.get(url, max_bytes=settings.max_download_bytes).content

@@ -13,18 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import ids, progress, yamlio
-from ..files import link_atomic, read_json, sha256_file
-from ..http import HttpClient
-from ..layout import WorkDir
-from ..results import CheckResult, previous_result, read_results, write_result
-from ..settings import Settings
-from . import isolation
-from .description import KNOWN_FORMATS
-from .fetch import FileFetcher, Root, is_url
-from .isolation import SandboxUnavailable
-from .source import cache_dir
-from .tester import TESTER_VERSION, TestOptions, make_detail, test_weights, weight_formats
+from collection_compiler import progress
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import link_atomic, read_json, sha256_file
+from collection_compiler.adapters.http import HttpClient
+from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.results import CheckResult, previous_result, read_results, write_result
+from collection_compiler.layout import WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.testing import isolation
+from collection_compiler.testing.description import KNOWN_FORMATS
+from collection_compiler.testing.fetch import FileFetcher, Root, is_url
+from collection_compiler.testing.isolation import SandboxUnavailable
+from collection_compiler.testing.source import cache_dir
+from collection_compiler.testing.tester import TESTER_VERSION, TestOptions, make_detail, test_weights, weight_formats
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def run_matrix_entry(settings: Settings, entry: dict[str, Any], options: TestOpt
 
 
 def _static_failed(settings: Settings, rid: str, vid: str) -> bool:
-    from ..validation.stage import static_status  # here: the validator is not needed to run a test
+    from collection_compiler.validation.stage import static_status  # here: the validator is not needed to run a test
 
     return static_status(settings, rid, vid) == "failed"
 

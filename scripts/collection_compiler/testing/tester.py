@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .description import (
+from collection_compiler import __version__
+from collection_compiler.testing.description import (
     KNOWN_FORMATS,
     NOT_APPLICABLE,
     RUNNABLE,
@@ -21,9 +21,9 @@ from .description import (
     tolerance,
     weight_files,
 )
-from .fetch import FileFetcher, FileFetchError, safe_name, stage_file
-from .sandbox import SandboxUnavailable, TestOptions, Worker, discard, start_worker
-from .verdict import judge
+from collection_compiler.testing.fetch import FileFetcher, FileFetchError, safe_name, stage_file
+from collection_compiler.testing.sandbox import SandboxUnavailable, TestOptions, Worker, discard, start_worker
+from collection_compiler.testing.verdict import judge
 
 # Bump the suffix when a change to the tester could change a verdict: results are reused per version.
 TESTER_VERSION = f"{__version__}+test.3"  # .3: the sandbox, the verdict outside it, own architectures only

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import geometry
-from .compare import compare
-from .worker import TestFailure, load_tensor
+from collection_compiler.testing import geometry
+from collection_compiler.testing.compare import compare
+from collection_compiler.testing.worker import TestFailure, load_tensor
 
 MIN_OUTPUT_CAP = 64 * 1024**2  # an output file may be this large, or four times its expected tensor
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.random  # noqa: F401
 
-from . import geometry, processing
+from collection_compiler.testing import geometry, processing
 
 
 class TestFailure(RuntimeError):
@@ -106,7 +106,7 @@ def sweep(predict: Any, job: dict[str, Any], inputs: dict[str, np.ndarray]) -> l
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """Run the model on the test inputs and write its outputs; status `ran` (the parent judges them) or failed."""
-    from . import runners
+    from collection_compiler.testing import runners
 
     started = time.perf_counter()
     np.random.seed(0)
@@ -125,7 +125,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
 def preimport(weight_format: str) -> None:
     """Import the runtime (never model code) while the parent still validates and fetches."""
-    from . import runners  # noqa: F401
+    from collection_compiler.testing import runners  # noqa: F401
 
     if weight_format == "onnx":
         import onnxruntime  # noqa: F401

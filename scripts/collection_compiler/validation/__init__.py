@@ -6,9 +6,9 @@ Library entry points:
 - `stage.validate_work(settings)` and `stage.static_status(settings, rid, vid)` for the pipeline
 """
 
-from ..jsonschemas import load_schema
-from .result import ALERT, ERROR, INFO, WARNING, Detail, Issue, ValidationResult
-from .validator import CHECKER, VALIDATOR_VERSION, validate_rdf
+from collection_compiler.adapters.jsonschemas import load_schema
+from collection_compiler.validation.result import ALERT, ERROR, INFO, WARNING, Detail, Issue, ValidationResult
+from collection_compiler.validation.validator import CHECKER, VALIDATOR_VERSION, validate_rdf
 
 __all__ = ["ALERT", "CHECKER", "ERROR", "INFO", "VALIDATOR_VERSION", "WARNING", "Detail", "Issue",
            "ValidationResult", "load_schema", "validate_rdf"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
-from .result import Detail, Issue, ValidationResult
-from .validator import validate_rdf
+from collection_compiler.settings import Settings
+from collection_compiler.validation.result import Detail, Issue, ValidationResult
+from collection_compiler.validation.validator import validate_rdf
 
 SOURCE_KEYS = ("rdf_source", "entry_source")
 ENTRY_ONLY_KEYS = ("rdf_source", "entry_source", "entry_sha256")

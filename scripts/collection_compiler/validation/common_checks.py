@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import values
-from .result import ALERT, INFO, WARNING, Issue, Loc
+from collection_compiler.validation import values
+from collection_compiler.validation.result import ALERT, INFO, WARNING, Issue, Loc
 
 # a few known tags per model category: a model should carry at least one of each (warning only)
 TAG_CATEGORIES: dict[str, frozenset[str]] = {

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .result import ALERT, WARNING, Issue
+from collection_compiler.validation.result import ALERT, WARNING, Issue
 
 KNOWN_TYPES = ("model", "dataset", "application", "notebook", "collection")
 # the patch each major.minor is validated as (the reference's implemented versions)

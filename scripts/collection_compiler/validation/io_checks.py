@@ -17,12 +17,12 @@ from urllib.parse import urljoin
 
 import numpy as np
 
-from ..http import FetchError, HttpClient
-from ..settings import Settings
-from .common_checks import Collector, as_dict, as_list
-from .convert import Dispatched
-from .result import UNCHECKED, WARNING, Detail, Loc
-from .values import int_or_none, ints, is_zenodo_file_url
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.settings import Settings
+from collection_compiler.validation.common_checks import Collector, as_dict, as_list
+from collection_compiler.validation.convert import Dispatched
+from collection_compiler.validation.result import UNCHECKED, WARNING, Detail, Loc
+from collection_compiler.validation.values import int_or_none, ints, is_zenodo_file_url
 
 DETAIL_NAME = "All URLs and paths available, sha256 values match, test tensors fit"
 MAX_PARALLEL_FETCHES = 4  # per description; the shared HttpClient bounds the whole run

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..files import json_text
+from collection_compiler.adapters.files import json_text
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://bioimage-io.github.io/collection/schemas/"

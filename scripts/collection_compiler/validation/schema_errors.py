@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..jsonschemas import is_valid, load_schema, schema_document
-from .result import Issue, Loc
+from collection_compiler.adapters.jsonschemas import is_valid, load_schema, schema_document
+from collection_compiler.validation.result import Issue, Loc
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

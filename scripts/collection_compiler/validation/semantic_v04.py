@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import values
-from .common_checks import ALERT, INFO, WARNING, Collector, as_dict, as_list
-from .values import int_or_none, ints, num
+from collection_compiler.validation import values
+from collection_compiler.validation.common_checks import ALERT, INFO, WARNING, Collector, as_dict, as_list
+from collection_compiler.validation.values import int_or_none, ints, num
 
 AXES_V04 = "bitczyx"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import values
-from .common_checks import ALERT, WARNING, Collector, as_dict, as_list
-from .values import int_or_none, num
+from collection_compiler.validation import values
+from collection_compiler.validation.common_checks import ALERT, WARNING, Collector, as_dict, as_list
+from collection_compiler.validation.values import int_or_none, num
 
 AXIS_ALIASES = {"b": "batch", "t": "time", "i": "index", "c": "channel"}
 DEFAULT_AXIS_ID = {"batch": "batch", "channel": "channel", "index": "index", "time": "time", "space": "x"}

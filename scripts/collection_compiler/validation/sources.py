@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..http import HttpClient
-from ..settings import Settings
+from collection_compiler.adapters.http import HttpClient
+from collection_compiler.settings import Settings
 
 PREFERRED_NAMES = ("rdf.yaml", "bioimageio.yaml", "model.yaml")
 PREFERRED_SUFFIXES = (".rdf.yaml", ".bioimageio.yaml", ".model.yaml")

@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import progress
-from ..files import read_json, sha256_file, write_json
-from ..http import HttpClient
-from ..layout import WorkDir
-from ..results import CheckResult, previous_result, read_results, write_result
-from ..settings import Settings
-from .result import UNCHECKED, Detail, Issue, ValidationResult
-from .validator import CHECKER, VALIDATOR_VERSION, validate_rdf
+from collection_compiler import progress
+from collection_compiler.adapters.files import read_json, sha256_file, write_json
+from collection_compiler.adapters.http import HttpClient
+from collection_compiler.catalogue.results import CheckResult, previous_result, read_results, write_result
+from collection_compiler.layout import WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.validation.result import UNCHECKED, Detail, Issue, ValidationResult
+from collection_compiler.validation.validator import CHECKER, VALIDATOR_VERSION, validate_rdf
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .. import yamlio
-from ..settings import Settings
-from . import common_checks as cc
-from . import semantic_v04, semantic_v05, values
-from .convert import Dispatched, DispatchError, dispatch
-from .result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
-from .schema_errors import property_order, schema_issues, sort_issues
+from collection_compiler.adapters import yamlio
+from collection_compiler.settings import Settings
+from collection_compiler.validation import common_checks as cc
+from collection_compiler.validation import semantic_v04, semantic_v05, values
+from collection_compiler.validation.convert import Dispatched, DispatchError, dispatch
+from collection_compiler.validation.result import ALERT, INFO, WARNING, Detail, Issue, ValidationResult
+from collection_compiler.validation.schema_errors import property_order, schema_issues, sort_issues
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _validate(data: dict[str, Any] | bytes, source: str, root: str | Path | None
     detail = format_detail(d)
     details = [detail]
     if perform_io and not detail.errors:
-        from .io_checks import file_detail
+        from collection_compiler.validation.io_checks import file_detail
 
         details.append(file_detail(d, root, settings, http))
     return ValidationResult(source, d.type, d.format_version, details)
@@ -159,7 +159,7 @@ def _field_checks(d: Dispatched, out: cc.Collector) -> None:
     else:
         cc.check_finite(data, (), out)
     if family == "notebook":
-        from . import values
+        from collection_compiler.validation import values
 
         problem = values.suffix_problem(data.get("source"), (".ipynb",))
         if problem:
@@ -169,7 +169,7 @@ def _field_checks(d: Dispatched, out: cc.Collector) -> None:
 
 
 def _v03_fields(data: dict[str, Any], out: cc.Collector) -> None:
-    from . import values
+    from collection_compiler.validation import values
 
     name = data.get("name")
     if isinstance(name, str) and not values.NAME_V03.match(name):

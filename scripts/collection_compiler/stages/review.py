@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import ids, yamlio
-from .files import read_json, write_json
-from .http import FetchError, HttpClient
-from .layout import WorkDir
-from .results import read_results
-from .settings import Settings
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.results import read_results
+from collection_compiler.layout import WorkDir
+from collection_compiler.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from . import ids
+from collection_compiler.catalogue import ids
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> bool:

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
-from .files import read_json, write_json
-from .layout import SiteTree, WorkDir
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.layout import SiteTree, WorkDir
 
 
 @dataclass

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
-from .errors import ContentError
+from collection_compiler.adapters import yamlio
+from collection_compiler.errors import ContentError
 
 log = logging.getLogger(__name__)
 
 TEMPLATE_FILE = "collection_rdf_template.yaml"
 # The public hub's template ships in the package, so that the compiler runs outside a hub checkout too.
-PACKAGED_TEMPLATE = Path(__file__).parent / "data" / TEMPLATE_FILE
+PACKAGED_TEMPLATE = Path(__file__).parents[1] / "data" / TEMPLATE_FILE
 
 
 def template_path(repo_root: Path) -> Path:

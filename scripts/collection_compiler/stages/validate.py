@@ -7,15 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from .. import progress
-from ..errors import UsageError
-from ..files import json_text, write_text_atomic
-from ..http import FetchError, HttpClient
-from ..settings import Settings
-from ..stages.report import count
-from .result import Detail, Issue, ValidationResult
-from .sources import SourceError, open_source
-from .validator import validate_rdf
+from collection_compiler import progress
+from collection_compiler.adapters.files import json_text, write_text_atomic
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.errors import UsageError
+from collection_compiler.settings import Settings
+from collection_compiler.stages.report import count
+from collection_compiler.validation.result import Detail, Issue, ValidationResult
+from collection_compiler.validation.sources import SourceError, open_source
+from collection_compiler.validation.validator import validate_rdf
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +40,9 @@ def validate_source(source: str, settings: Settings, perform_io: bool, http: Htt
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.work:
-        from ..layout import WorkDir
-        from ..stages.report import validate_line
-        from .stage import validate_work
+        from collection_compiler.layout import WorkDir
+        from collection_compiler.stages.report import validate_line
+        from collection_compiler.validation.stage import validate_work
 
         code = validate_work(settings, args.perform_io)
         print(validate_line(WorkDir(settings.work_dir)))

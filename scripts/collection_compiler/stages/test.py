@@ -20,13 +20,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import MissingRuntime, UsageError
-from ..runtimes import all_missing, missing_runtimes
-from ..settings import Settings
-from .description import KNOWN_FORMATS
-from .launch import Launched, resolve_device
-from .sandbox import DEVICES, Limits, SandboxUnavailable, TestOptions, Worker, discard, start_worker
+from collection_compiler import __version__
+from collection_compiler.errors import MissingRuntime, UsageError
+from collection_compiler.settings import Settings
+from collection_compiler.testing.description import KNOWN_FORMATS
+from collection_compiler.testing.launch import Launched, resolve_device
+from collection_compiler.testing.runtimes import all_missing, missing_runtimes
+from collection_compiler.testing.sandbox import (
+    DEVICES,
+    Limits,
+    SandboxUnavailable,
+    TestOptions,
+    Worker,
+    discard,
+    start_worker,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +80,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     summary = test_source(args.source, settings, options, args.weight_format, perform_io=not args.no_io,
                           worker=worker)
     if args.summary:
-        from ..files import json_text, write_text_atomic
+        from collection_compiler.adapters.files import json_text, write_text_atomic
 
         write_text_atomic(args.summary, json_text(summary))
     _print_details(summary["details"])
@@ -110,9 +118,9 @@ def _early_worker(early: Launched | None, weight_format: str | None, options: Te
 
 
 def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
-    from ..files import json_text, write_text_atomic
-    from ..stages.report import test_line
-    from . import stage
+    from collection_compiler.adapters.files import json_text, write_text_atomic
+    from collection_compiler.stages.report import test_line
+    from collection_compiler.testing import stage
 
     if args.matrix:
         text = json_text(stage.test_matrix(settings))
@@ -139,8 +147,8 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _accept(incoming: Path, settings: Settings) -> int:
-    from ..layout import WorkDir
-    from .accept import accept_artifacts
+    from collection_compiler.layout import WorkDir
+    from collection_compiler.testing.accept import accept_artifacts
 
     accepted = accept_artifacts(WorkDir(settings.work_dir), incoming)
     for line in accepted.refused:
@@ -178,10 +186,10 @@ def test_source(source: str, settings: Settings, options: TestOptions, weight_fo
 
 def _test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None,
                  perform_io: bool, started: dict[str, Worker | None]) -> dict[str, Any]:
-    from .fetch import FileFetcher, FileFetchError, LazyHttp
-    from .source import SourceError, cache_dir, open_source
-    from .static import static_validation
-    from .tester import overall, test_model, weight_formats
+    from collection_compiler.testing.fetch import FileFetcher, FileFetchError, LazyHttp
+    from collection_compiler.testing.source import SourceError, cache_dir, open_source
+    from collection_compiler.testing.static import static_validation
+    from collection_compiler.testing.tester import overall, test_model, weight_formats
 
     with LazyHttp(settings) as http:
         try:
@@ -210,7 +218,7 @@ def _test_source(source: str, settings: Settings, options: TestOptions, weight_f
 
 
 def _summary(source: str, rdf: dict[str, Any], details: list[dict[str, Any]], status: str) -> dict[str, Any]:
-    from .tester import TESTER_VERSION
+    from collection_compiler.testing.tester import TESTER_VERSION
 
     return {"name": "bioimageio model test", "source_name": source, "id": rdf.get("id"), "type": rdf.get("type"),
             "format_version": rdf.get("format_version"), "status": status, "details": details,

@@ -7,8 +7,8 @@ import functools
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .errors import CollectionError
-from .settings import Settings
+from collection_compiler.errors import CollectionError
+from collection_compiler.settings import Settings
 
 
 class _Handler(SimpleHTTPRequestHandler):

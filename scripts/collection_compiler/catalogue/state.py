@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import read_json
-from .layout import SiteTree
+from collection_compiler.adapters.files import read_json
+from collection_compiler.layout import SiteTree
 
 STATE_FORMAT = 1
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from . import nicknames, yamlio
+from collection_compiler.adapters import yamlio
+from collection_compiler.catalogue import nicknames
 
 # Bump when the materialised output for the same input changes: it invalidates every cached version.
 MATERIALISER_VERSION = "3"

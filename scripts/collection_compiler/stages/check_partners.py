@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlio
-from .http import FetchError, HttpClient
-from .partners_registry import Registration, RegistrationError, load_registration, registration_files
-from .settings import Settings
-from .sources import partners as partner_source
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.catalogue.partners import (
+    Registration,
+    RegistrationError,
+    load_registration,
+    registration_files,
+)
+from collection_compiler.settings import Settings
+from collection_compiler.sources import partners as partner_source
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ Validator = Callable[[dict[str, Any], str, str], str | None]
 def static_validator(settings: Settings) -> Validator:
     """`(rdf, source, root) -> first error or None`, from the validation package when present."""
     try:
-        from .validation.validator import validate_rdf
+        from collection_compiler.validation.validator import validate_rdf
     except ImportError:  # the validation package is optional here: fall back to the bare minimum
         log.warning("check-partners: collection_compiler.validation is not available; only minimal checks")
         return _minimal_validation

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import yamlio
-from .files import json_bytes, json_text, read_json, write_text_atomic
-from .layout import SiteTree, WorkDir
-from .results import CheckResult, combined_status, read_results
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import json_bytes, json_text, read_json, write_text_atomic
+from collection_compiler.catalogue.results import CheckResult, combined_status, read_results
+from collection_compiler.layout import SiteTree, WorkDir
 
 OUR_TESTER = "bioimageio"
 SUMMARY_FORMAT = 1  # bump when the files change for the same inputs

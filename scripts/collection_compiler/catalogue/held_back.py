@@ -8,9 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..files import link_atomic, write_json
-from ..layout import SiteTree, WorkDir
-from ..results import read_results
+from collection_compiler.adapters.files import link_atomic, write_json
+from collection_compiler.catalogue.results import read_results
+from collection_compiler.layout import SiteTree, WorkDir
 
 
 def keep(tree: SiteTree, work: WorkDir, held_back: list[str], previous: Path | None) -> None:

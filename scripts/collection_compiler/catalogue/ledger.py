@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ids, yamlio
+from collection_compiler.adapters import yamlio
+from collection_compiler.catalogue import ids
 
 STATUSES = ("accepted", "pending", "blocked")
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import jsonschema
 
-from . import ids, yamlio
-from .jsonschemas import load_schema
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.jsonschemas import load_schema
+from collection_compiler.catalogue import ids
 
 DEFAULT_TESTED_TYPES = ("model",)
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterable
 from importlib import resources
 
-from . import yamlio
+from collection_compiler.adapters import yamlio
 
 
 @functools.cache

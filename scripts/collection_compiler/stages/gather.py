@@ -22,15 +22,16 @@ from typing import Any
 import git
 import jsonschema
 
-from . import ids, yamlio
-from .files import read_json, write_json
-from .jsonschemas import load_schema
-from .layout import SiteTree, WorkDir
-from .partners_registry import Registration, TestSummaries, selected_registrations
-from .results import read_previous_test_summary
-from .settings import Settings
-from .state import now_iso
-from .summaries import PartnerRecord
+from collection_compiler.adapters import yamlio
+from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.adapters.jsonschemas import load_schema
+from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.partners import Registration, TestSummaries, selected_registrations
+from collection_compiler.catalogue.results import read_previous_test_summary
+from collection_compiler.catalogue.state import now_iso
+from collection_compiler.catalogue.summaries import PartnerRecord
+from collection_compiler.layout import SiteTree, WorkDir
+from collection_compiler.settings import Settings
 
 log = logging.getLogger(__name__)
 

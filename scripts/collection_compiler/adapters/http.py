@@ -25,9 +25,10 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from . import __version__, outbound, ratelimit
-from .files import json_bytes, parse_json
-from .settings import Settings
+from collection_compiler import __version__
+from collection_compiler.adapters import outbound, ratelimit
+from collection_compiler.adapters.files import json_bytes, parse_json
+from collection_compiler.settings import Settings
 
 T = TypeVar("T")
 R = TypeVar("R")

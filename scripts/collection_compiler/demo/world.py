@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .fakes.github import FakeGitHub
-from .fakes.zenodo import FakeRecord, FakeZenodo
-from .settings import Settings
+from collection_compiler.demo.fakes.github import FakeGitHub
+from collection_compiler.demo.fakes.zenodo import FakeRecord, FakeZenodo
+from collection_compiler.settings import Settings
 
 KEYWORDS = ["bioimage.io"]
 
 
 def demo_data() -> Path:
-    return Path(str(resources.files("collection_compiler").joinpath("demo_data")))
+    return Path(str(resources.files("collection_compiler").joinpath("demo", "data")))
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -128,7 +128,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    from .stages.run import run
+    from collection_compiler.stages.run import run
 
     out = settings.out.resolve()
     # the demo site is served locally unless a site URL was chosen
@@ -146,7 +146,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def _bundled_models_unsandboxed(settings: Settings) -> bool:
     """The demo's models are the package's own, not a stranger's: without bubblewrap they still run (said once)."""
-    from .testing import isolation
+    from collection_compiler.testing import isolation
 
     if settings.allow_unsandboxed_models or isolation.working_tool() is not None:
         return settings.allow_unsandboxed_models

@@ -11,7 +11,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from .settings import Settings
+from collection_compiler.settings import Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

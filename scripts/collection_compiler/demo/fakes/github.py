@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .server import FakeServer, Reply, Request
+from collection_compiler.demo.fakes.server import FakeServer, Reply, Request
 
 _REPO = r"([A-Za-z0-9_.\-]+)/([A-Za-z0-9_.\-]+)"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml as pyyaml
 
-from . import yamlread
+from collection_compiler.adapters import yamlread
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
@@ -256,7 +256,9 @@ def dump_yaml(value: Any) -> str:
     Plain data goes through `yamlemit` (faster); what it does not take goes through PyYAML's
     libyaml emitter (strings that a YAML 1.1 reader would take for booleans or numbers are quoted).
     """
-    from . import yamlemit  # compiling its patterns is a noticeable share of a short command; reading needs none
+    from collection_compiler.adapters import (
+        yamlemit,  # compiling its patterns is a noticeable share of a short command; reading needs none
+    )
 
     try:
         return yamlemit.dump(value)

@@ -14,13 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .files import json_text, write_json
-from .http import FetchError, HttpClient
-from .layout import WorkDir
-from .partners_registry import Registration, selected_registrations
-from .plan import read_pending
-from .settings import Settings
-from .state import now_iso
+from collection_compiler.adapters.files import json_text, write_json
+from collection_compiler.adapters.http import FetchError, HttpClient
+from collection_compiler.catalogue.partners import Registration, selected_registrations
+from collection_compiler.catalogue.state import now_iso
+from collection_compiler.layout import WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.stages.plan import read_pending
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import git
 
-from .errors import CollectionError, UsageError
-from .settings import Settings
-from .templates import Publication, load_template
+from collection_compiler.catalogue.templates import Publication, load_template
+from collection_compiler.errors import CollectionError, UsageError
+from collection_compiler.settings import Settings
 
 COMMITTER = ("bioimage.io bot", "bot@bioimage.io")
 

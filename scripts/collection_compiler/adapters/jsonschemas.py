@@ -57,7 +57,7 @@ def is_valid(name: str, data: Any) -> bool:
 
 def publish_schemas(target: Path) -> list[Path]:
     """Copy every shipped schema into the site's `schemas/` folder (byte for byte, deterministic)."""
-    from .files import write_bytes_atomic
+    from collection_compiler.adapters.files import write_bytes_atomic
 
     written = []
     for name in schema_names():

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .server import FakeServer, Reply, Request
+from collection_compiler.demo.fakes.server import FakeServer, Reply, Request
 
 
 @dataclass

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .files import id_path, json_text, read_json, write_json
-from .layout import SiteTree, WorkDir
-from .partners_registry import Registration, load_registrations
-from .partners_results import PublishedVersion, read_published
-from .results import read_previous_test_summary
-from .settings import Settings
+from collection_compiler.adapters.files import id_path, json_text, read_json, write_json
+from collection_compiler.catalogue.partners import Registration, load_registrations
+from collection_compiler.catalogue.results import read_previous_test_summary
+from collection_compiler.layout import SiteTree, WorkDir
+from collection_compiler.settings import Settings
+from collection_compiler.stages.gather import PublishedVersion, read_published
 
 log = logging.getLogger(__name__)
 
