@@ -155,11 +155,12 @@ def candidate_from_hit(hit: dict[str, Any], settings: Settings, config: ZenodoCo
         bioimageio=bioimageio, download_count=downloads if isinstance(downloads, int) else None)
 
 
-def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
-            needs_fetch: Callable[[Candidate], bool]) -> SourceOutcome:
+def collect(client: HttpClient, settings: Settings, config: ZenodoConfig, needs_fetch: Callable[[Candidate], bool],
+            on_fetched: Callable[[Candidate], object] = lambda candidate: None) -> SourceOutcome:
     """List the records and download the RDFs that `needs_fetch` asks for (new or changed versions; concurrently,
-    bounded by the client). The others, and those whose download failed, keep raw=None: their previous deploy is
-    kept, if they have one."""
+    bounded by the client), each handed to `on_fetched` on its download thread (the stage parses it there, while
+    the other downloads wait on the network). The others, and those whose download failed, keep raw=None: their
+    previous deploy is kept, if they have one."""
     outcome = SourceOutcome("zenodo")
     try:
         listed = list_records(client, settings, config)
@@ -175,15 +176,13 @@ def collect(client: HttpClient, settings: Settings, config: ZenodoConfig,
             outcome.candidates.append(candidate)
     to_fetch = [c for c in outcome.candidates if needs_fetch(c)]
 
-    def fetch(candidate: Candidate) -> bytes | str:
+    def fetch(candidate: Candidate) -> str | None:
         try:
-            return client.get(candidate.root_url, max_bytes=settings.max_yaml_bytes).content
+            candidate.raw = client.get(candidate.root_url, max_bytes=settings.max_yaml_bytes).content
         except FetchError as e:
-            return str(e)
+            return f"{candidate.full_id}: {e}"
+        on_fetched(candidate)
+        return None
 
-    for candidate, result in zip(to_fetch, client.map(fetch, to_fetch), strict=True):
-        if isinstance(result, str):
-            outcome.warnings.append(f"{candidate.full_id}: {result}")
-        else:
-            candidate.raw = result
+    outcome.warnings += [error for error in client.map(fetch, to_fetch) if error]
     return outcome

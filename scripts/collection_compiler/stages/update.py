@@ -4,7 +4,7 @@ ledger proposals, partner details, download counts, the next state and this stag
 A version travels through this module in the order of its functions:
 
     collect_sources     the listing (`sources.zenodo`, `sources.partners`) and the downloads: Candidates
-    parse_fetched       each fetched RDF parsed (YAML) and kept as uploaded, for the validate stage
+    read_fetched        each fetched RDF parsed (YAML, on its download thread) and kept as uploaded
     assign_nicknames    the model nicknames (they depend on each resource's newest RDF)
     materialise         the published RDF (`catalogue.rdf`), its sha256 and its collection.json fields
     propose_ledger_changes    new versions and nicknames for review
@@ -21,6 +21,7 @@ import argparse
 import shutil
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,15 +97,21 @@ def update(settings: Settings) -> UpdateReport:
     _reset_work(work)
     previous, ledger, state = State.load(settings.previous), Ledger.load(settings.repo_root), State()
     deploy = PreviousDeploy.open(settings.previous)
-    collected = collect_sources(settings, load_template(settings.repo_root), previous, deploy, ledger, state)
+    fetched: dict[str, Parsed | str] = {}  # by <rid>/<vid>: each Zenodo RDF read as its download arrives
 
+    def on_fetched(candidate: Candidate) -> None:
+        fetched[candidate.full_id] = read_fetched(candidate, work)
+
+    collected = collect_sources(settings, load_template(settings.repo_root), previous, deploy, ledger, state,
+                                on_fetched)
     versions = [Version(c, status, previous.versions.get(c.full_id)) for c in collected.candidates
                 if (status := ledger.status_of(c.resource_id, c.version_id, c.source == "partner")) is not None]
-    parse_fetched(versions, work, state)
+    parse_fetched(versions, fetched, work, state)
     versions = [v for v in versions if v.parsed is not None or (v.previous is not None and deploy.holds(v.candidate))]
     groups = by_resource(versions)
     nick = assign_nicknames(groups, ledger, previous, state)
-    written = sum(materialise(v, nick.get(v.rid), settings, work, deploy) for v in versions)
+    with ThreadPoolExecutor(4) as pool:  # mostly file writes, which wait on the disk, not the interpreter
+        written = sum(pool.map(lambda v: materialise(v, nick.get(v.rid), settings, work, deploy), versions))
     propose_ledger_changes(groups, ledger, nick, work, previous, state)
     state.versions = {v.candidate.full_id: state_record(v) for v in versions}
 
@@ -160,8 +167,9 @@ class Collected:
 
 
 def collect_sources(settings: Settings, template: dict[str, Any], previous: State, deploy: PreviousDeploy,
-                    ledger: Ledger, state: State) -> Collected:
-    """List every source and download the RDFs of new and changed versions (threads: the work is network)."""
+                    ledger: Ledger, state: State, on_fetched: Callable[[Candidate], object]) -> Collected:
+    """List every source and download the RDFs of new and changed versions (threads: the work is network),
+    handing each downloaded Zenodo RDF to `on_fetched` on its download thread."""
     registrations, registration_errors = load_registrations(settings.repo_root)
 
     def needs_fetch(candidate: Candidate) -> bool:
@@ -173,7 +181,8 @@ def collect_sources(settings: Settings, template: dict[str, Any], previous: Stat
     with HttpClient(settings) as client, ThreadPoolExecutor(1) as background:
         # partners are read while Zenodo lists and downloads; the client bounds the requests of both together
         partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_head)
-        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch)]
+        outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
+                                   on_fetched)]
         outcomes += partners.result()
         requests = client.budget_report()
     carried = _records_by_origin(previous)
@@ -288,20 +297,34 @@ def parse(raw: bytes | dict[str, Any], label: str) -> Parsed:
     return Parsed(data, data.get("type"), data.get("name"), ours.get("nickname"))
 
 
-def parse_fetched(versions: list[Version], work: WorkDir, state: State) -> None:
-    """Parse each fetched RDF and keep it as uploaded. An input that does not parse is remembered (with its
-    fingerprint) so it is not fetched again until it changes; its version keeps its previous deploy, if any."""
+def read_fetched(candidate: Candidate, work: WorkDir) -> Parsed | str:
+    """A fetched RDF parsed, and kept as uploaded (for the validate stage); or why it does not parse."""
+    assert candidate.raw is not None, "only a fetched candidate is read"
+    try:
+        parsed = parse(candidate.raw, f"{candidate.root_url} ({candidate.full_id})")
+    except yamlio.YamlLoadError as e:
+        return str(e)
+    raw = candidate.raw
+    write_bytes_atomic(work.upload(candidate.resource_id, candidate.version_id),
+                       raw if isinstance(raw, bytes) else yamlio.dump_yaml(parsed.document).encode())
+    return parsed
+
+
+def parse_fetched(versions: list[Version], fetched: dict[str, Parsed | str], work: WorkDir, state: State) -> None:
+    """Give each fetched version its parsed RDF (read while downloading, or now: partner entries). An input that
+    does not parse is remembered (with its fingerprint) so it is not fetched again until it changes; its version
+    keeps its previous deploy, if any."""
     for version in versions:
         c = version.candidate
         if c.raw is None:
             continue
-        try:
-            version.parsed = parse(c.raw, f"{c.root_url} ({c.full_id})")
-        except yamlio.YamlLoadError as e:
-            state.rejected[c.full_id] = {"fingerprint": c.fingerprint, "error": str(e), "source": c.origin}
-            continue
-        upload = c.raw if isinstance(c.raw, bytes) else yamlio.dump_yaml(version.parsed.document).encode()
-        write_bytes_atomic(work.upload(version.rid, version.vid), upload)
+        result = fetched.get(c.full_id)
+        if result is None:
+            result = read_fetched(c, work)
+        if isinstance(result, str):
+            state.rejected[c.full_id] = {"fingerprint": c.fingerprint, "error": result, "source": c.origin}
+        else:
+            version.parsed = result
 
 
 def by_resource(versions: list[Version]) -> dict[str, list[Version]]:
