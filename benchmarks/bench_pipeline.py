@@ -37,10 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from collection_compiler.demo.fakes import github as fake_github
+from collection_compiler.demo.fakes import zenodo as fake_zenodo
 from collection_compiler.demo.fakes.zenodo import FakeRecord
 from collection_compiler.demo.world import DemoWorld, demo_data, git_commit_tree
-from collection_compiler.demo.world.fakes import github as fake_github
-from collection_compiler.demo.world.fakes import zenodo as fake_zenodo
 from collection_compiler.settings import Settings
 from collection_compiler.stages import build as build_stage
 from collection_compiler.stages import update as update_stage
@@ -110,8 +110,8 @@ def serve(args: argparse.Namespace, queue: multiprocessing.Queue) -> None:
 
 
 PHASES = {  # module: functions whose wall time `--phases` prints, relative to the start of the run
-    "collection_compiler.stages.update": ("collect_sources", "ingest_new", "materialise_rest",
-                                          "propose_ledger_changes", "resource_index"),
+    "collection_compiler.stages.update": ("collect_sources", "parse_fetched", "assign_nicknames",
+                                          "propose_ledger_changes"),
     "collection_compiler.stages.build": ("publish_versions", "collection_entries"),
 }
 

@@ -303,15 +303,29 @@ def test_an_older_version_that_becomes_the_newest_shows_its_own_fields(world: De
     site = tmp_path / "site"
     update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
     versions = State.load(site).versions
-    assert "entry" in versions[f"{MODEL}/1002"] and "entry" not in versions[f"{MODEL}/1001"]  # the newest only
+    assert versions[f"{MODEL}/1001"]["entry"]["created"] == world.zenodo.records[1001].created  # each its own
     record = world.zenodo.records[1002]
     world.zenodo.add(dataclasses.replace(record, keywords=["withdrawn"]))  # no longer listed
     report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
-    assert report.written == 0  # 1001 is unchanged: reused, its fields read back from its published RDF
-    assert "entry" in State.load(site).versions[f"{MODEL}/1001"]
+    assert report.written == 0  # 1001 is unchanged: reused with the fields its state record kept
     update_and_build(world.settings(out=tmp_path / "cold", work_dir=tmp_path / "w3"))
     assert entries(site)[MODEL] == entries(tmp_path / "cold")[MODEL]
     assert entries(site)[MODEL]["created"] == world.zenodo.records[1001].created
+
+
+def test_a_state_record_without_its_fields_is_materialised_again_from_the_previous_deploy(
+        world: DemoWorld, tmp_path: Path):
+    site = tmp_path / "site"
+    update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
+    published = {p: p.read_bytes() for p in (site / "collection.json", site / "id_map.json")}
+    state = json.loads(SiteTree(site).source_state.read_text())
+    del state["versions"][f"{MODEL}/1001"]["entry"]  # as an earlier compiler kept an older version's record
+    SiteTree(site).source_state.write_text(json.dumps(state))
+    report = update_and_build(world.settings(out=site, previous=site, work_dir=tmp_path / "w2"))
+    assert report.written == 1 and report.reused == report.versions - 1
+    state = json.loads(WorkDir(tmp_path / "w2").source_state.read_text())
+    assert state["versions"][f"{MODEL}/1001"]["entry"]["created"] == world.zenodo.records[1001].created
+    assert all(p.read_bytes() == content for p, content in published.items())
 
 
 def test_a_new_version_is_picked_up_incrementally(world: DemoWorld, tmp_path: Path):
@@ -459,9 +473,9 @@ def _colliding_concepts() -> tuple[int, int]:
     raise AssertionError("no collision among 400 ids")
 
 
-def test_nicknames_stay_unique_when_materialised_while_fetching(world: DemoWorld):
-    """RDFs are materialised with a provisional nickname while others download; where the final one differs (a
-    collision among new resources, a nickname proposed by the RDF), the published RDF carries the final one."""
+def test_nicknames_stay_unique_and_every_published_rdf_carries_its_resources(world: DemoWorld):
+    """New resources whose derived nicknames collide, and one whose RDF proposes a free nickname: each gets its
+    own, and every version's published RDF carries it."""
     first, second = _colliding_concepts()
     record = world.zenodo.records[1002]
     rdf = record.files["rdf.yaml"].decode()

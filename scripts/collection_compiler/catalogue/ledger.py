@@ -100,6 +100,15 @@ class Ledger:
     def get(self, rid: str) -> LedgerEntry | None:
         return self.entries.get(rid)
 
+    def status_of(self, rid: str, vid: str, from_partner: bool) -> str | None:
+        """A version's status: the ledger's, None when blocked; a version the ledger does not know is pending
+        (a Zenodo upload waits for review) or accepted (a partner reviews its own entries)."""
+        entry = self.entries.get(rid)
+        if entry and entry.is_blocked(vid):
+            return None
+        known = entry.version_status(vid) if entry else None
+        return known or ("accepted" if from_partner else "pending")
+
     def nicknames(self) -> dict[str, tuple[str, str]]:
         return {rid: (e.nickname, e.nickname_icon or "") for rid, e in self.entries.items() if e.nickname}
 

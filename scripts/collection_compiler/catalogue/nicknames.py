@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 
 from collection_compiler.adapters import yamlio
+from collection_compiler.catalogue.records import Nickname
 
 
 @functools.cache
@@ -38,7 +39,7 @@ def icon_of(nickname: str) -> str | None:
     return vocabulary()[1].get(nickname.partition("-")[2])
 
 
-def derive(resource_id: str, taken: set[str]) -> tuple[str, str]:
+def derive(resource_id: str, taken: set[str]) -> Nickname:
     """The first free candidate of a sequence seeded by the resource id: same id and same `taken`, same name.
 
     Candidates come from sha256(id:attempt); after every combination is taken, a numeric suffix is added.
@@ -54,16 +55,32 @@ def derive(resource_id: str, taken: set[str]) -> tuple[str, str]:
         if attempt >= combinations:
             name = f"{name}-{attempt - combinations + 2}"
         if name not in taken:
-            return name, animals[animal]
+            return Nickname(name, animals[animal])
     raise RuntimeError("no free nickname")  # unreachable: the suffixed names never run out
 
 
-def assign(resource_ids: Iterable[str], existing: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    """Nicknames for `resource_ids` that have none in `existing`; ids are served in sorted order."""
+def assign(resource_ids: Iterable[str], existing: Mapping[str, tuple[str, str]]) -> dict[str, Nickname]:
+    """Derived nicknames for `resource_ids` that have none in `existing`; ids are served in sorted order."""
     taken = {nick for nick, _ in existing.values()}
-    assigned: dict[str, tuple[str, str]] = {}
+    assigned: dict[str, Nickname] = {}
     for rid in sorted(set(resource_ids) - set(existing)):
-        name, icon = derive(rid, taken)
-        taken.add(name)
-        assigned[rid] = (name, icon)
+        assigned[rid] = derive(rid, taken)
+        taken.add(assigned[rid].name)
     return assigned
+
+
+def choose(models: Iterable[str], proposed: Mapping[str, object], given: Mapping[str, tuple[str, str]]
+           ) -> dict[str, Nickname]:
+    """The nickname of each model resource in `models`: the one `given` before (the ledger's, or an earlier run's:
+    a nickname is kept forever), else the one its newest RDF `proposed` when that is a known and free name, else a
+    derived one. Ids are served in sorted order, so the same inputs give the same names."""
+    taken = {name for name, _ in given.values()}
+    ordered = sorted(models)
+    chosen = {rid: Nickname(*given[rid]) for rid in ordered if rid in given}
+    for rid in ordered:
+        wish = proposed.get(rid)
+        if rid not in chosen and isinstance(wish, str) and is_known(wish) and wish not in taken:
+            chosen[rid] = Nickname(wish, icon_of(wish) or "")
+            taken.add(wish)
+    chosen.update(assign([rid for rid in ordered if rid not in chosen], {**given, **chosen}))
+    return chosen

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from collection_compiler.adapters.files import read_json
+from collection_compiler.catalogue.records import RejectedRecord, VersionRecord
 from collection_compiler.layout import SiteTree
 
 STATE_FORMAT = 1
@@ -37,11 +38,11 @@ class SourceState:
 
 @dataclass
 class State:
-    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # "<rid>/<vid>" -> record
+    versions: dict[str, VersionRecord] = field(default_factory=dict)  # "<rid>/<vid>" -> record
     sources: dict[str, SourceState] = field(default_factory=dict)  # "zenodo", "partner:<id>"
     partners: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {commit, details}
     nicknames: dict[str, list[str]] = field(default_factory=dict)  # rid -> [nickname, icon]
-    rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # "<rid>/<vid>" -> {fingerprint, error}
+    rejected: dict[str, RejectedRecord] = field(default_factory=dict)  # "<rid>/<vid>" -> its input's fault
     proposals: dict[str, str] = field(default_factory=dict)  # rid -> sha256 of its ledger proposal
 
     @classmethod

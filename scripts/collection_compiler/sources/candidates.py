@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 
-@dataclass(slots=True)  # 30,000 of them on a large collection
+@dataclass
 class Candidate:
     """One version offered by a source. `raw` is the fetched RDF bytes, or None when the source says the
     version is unchanged since the previous deploy (then the previous materialised RDF is reused)."""
@@ -26,13 +25,15 @@ class Candidate:
     raw: bytes | dict[str, Any] | None = None
     download_count: int | None = None
 
-    def __reduce__(self) -> tuple[type[Candidate], tuple[Any, ...]]:
-        # Half of a long listing comes back from a helper process: the fields as arguments pickle in half the time
-        # of the slots' state that dataclasses would send.
-        return Candidate, _candidate_fields(self)
+    @property
+    def full_id(self) -> str:
+        """`<resource_id>/<version_id>`: how the state, the published tree and id_map.json name a version."""
+        return f"{self.resource_id}/{self.version_id}"
 
-
-_candidate_fields = operator.attrgetter(*(f.name for f in fields(Candidate)))
+    @property
+    def origin(self) -> str:
+        """The source it came from, as `SourceOutcome.name` says it: "zenodo" or "partner:<id>"."""
+        return "zenodo" if self.source == "zenodo" else f"partner:{self.partner_id}"
 
 
 @dataclass
@@ -46,20 +47,14 @@ class SourceOutcome:
 
 
 def _encoded(part: Any) -> bytes:
-    if isinstance(part, str):  # the common case, once per version: no JSON encoding
+    if isinstance(part, str):
         return part.encode()
     try:
-        return orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str)  # much faster than json.dumps
+        return orjson.dumps(part, option=orjson.OPT_SORT_KEYS, default=str)
     except TypeError:  # keys that are not strings, integers beyond 64 bits
         return json.dumps(part, sort_keys=True, default=str).encode()
 
 
 def fingerprint(*parts: Any) -> str:
-    """A short digest of plain data."""
+    """A short digest of plain data (strings as they are, anything else as sorted JSON)."""
     return hashlib.sha256(b"\x1f".join(map(_encoded, parts))).hexdigest()[:32]
-
-
-def text_fingerprint(*parts: str) -> str:
-    """`fingerprint` of strings (the same digest), joined as text instead of encoded one by one: the
-    materialisation key of every version of a collection, on every run."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

@@ -20,7 +20,7 @@ from typing import Any
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from collection_compiler.adapters.jsonschemas import publish_schemas
-from collection_compiler.adapters.parallel import cpu_map, gc_paused
+from collection_compiler.adapters.parallel import cpu_map
 from collection_compiler.catalogue import held_back as held_back_versions
 from collection_compiler.catalogue import ids, rdf, results
 from collection_compiler.catalogue.id_map import id_map
@@ -290,7 +290,6 @@ def _render_site(site: SiteTree, settings: Settings) -> None:
 
 # ---- the stage -------------------------------------------------------------------------------------------
 
-@gc_paused()
 def build(settings: Settings, site: bool = True) -> BuildReport:
     """The published tree (and the HTML site), unless the tree was already built from the same inputs (see
     `build_record`)."""

@@ -1,18 +1,23 @@
 """`collection update`: fetch the sources and write the work folder (resources.json, materialised RDFs,
 ledger proposals, partner details, download counts, the next state and this stage's health part).
 
+A version travels through this module in the order of its functions:
+
+    collect_sources     the listing (`sources.zenodo`, `sources.partners`) and the downloads: Candidates
+    read_fetched        each fetched RDF parsed (YAML, on its download thread) and kept as uploaded
+    assign_nicknames    the model nicknames (they depend on each resource's newest RDF)
+    materialise         the published RDF (`catalogue.rdf`), its sha256 and its collection.json fields
+    propose_ledger_changes    new versions and nicknames for review
+    state_record, index_resource    what the next run (the state) and the next stages (resources.json) read
+
 Incremental: a version whose input fingerprint and materialisation key equal those of the previous deploy is
 not fetched, parsed or written again; later stages read its RDF from the previous deploy
-(`WorkDir.version_rdf`).
-A source that fails keeps its previously published versions and is marked stale.
+(`WorkDir.version_rdf`). A source that fails keeps its previously published versions and is marked stale.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import logging
-import os
 import shutil
 import sys
 from collections import defaultdict
@@ -33,21 +38,26 @@ from collection_compiler.adapters.files import (
     write_text_atomic,
 )
 from collection_compiler.adapters.http import HttpClient
-from collection_compiler.adapters.parallel import StreamingMap, gc_paused
 from collection_compiler.catalogue import nicknames, rdf
 from collection_compiler.catalogue.ledger import Ledger, proposal
-from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.catalogue.partners import Registration, load_registrations
+from collection_compiler.catalogue.records import (
+    EntryFields,
+    IndexResource,
+    IndexVersion,
+    Nickname,
+    ResourcesIndex,
+    VersionRecord,
+)
 from collection_compiler.catalogue.state import State, read_published
 from collection_compiler.catalogue.templates import load_template
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.sources import partners as partner_source
 from collection_compiler.sources import zenodo
-from collection_compiler.sources.candidates import Candidate, SourceOutcome, fingerprint, text_fingerprint
+from collection_compiler.sources.candidates import Candidate, SourceOutcome, fingerprint
 
-log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 200
-LARGE_STATE_BYTES = 3_000_000  # a previous state of about 4,000 versions (780 bytes each): 40 pages or more
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -62,26 +72,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     for stale in stale_sources(WorkDir(settings.work_dir)):  # why, not only which (the health file has it too)
         print(f"stale source {stale.name}: {stale.error}", file=sys.stderr)
     return 0 if report.usable else 1
-
-
-@dataclass(slots=True)
-class Version:
-    candidate: Candidate
-    key: str
-    status: str
-    ingested: Ingested | None = None  # parsed and materialised while fetching (None when not fetched)
-    previous: dict[str, Any] | None = None  # previous state record
-    created: str = ""  # the source's creation date: versions sort by it
-    rdf_sha256: str | None = None
-    entry: dict[str, Any] = field(default_factory=dict)  # the collection.json fields of its RDF
-
-    @property
-    def rid(self) -> str:
-        return self.candidate.resource_id
-
-    @property
-    def vid(self) -> str:
-        return self.candidate.version_id
 
 
 @dataclass
@@ -101,293 +91,253 @@ class UpdateReport:
                 f"({self.written} materialised, {self.reused} unchanged){stale}{requests}")
 
 
+def update(settings: Settings) -> UpdateReport:
+    work = WorkDir(settings.work_dir)
+    work.root.mkdir(parents=True, exist_ok=True)
+    _reset_work(work)
+    previous, ledger, state = State.load(settings.previous), Ledger.load(settings.repo_root), State()
+    deploy = PreviousDeploy.open(settings.previous)
+    fetched: dict[str, Parsed | str] = {}  # by <rid>/<vid>: each Zenodo RDF read as its download arrives
+
+    def on_fetched(candidate: Candidate) -> None:
+        fetched[candidate.full_id] = read_fetched(candidate, work)
+
+    collected = collect_sources(settings, load_template(settings.repo_root), previous, deploy, ledger, state,
+                                on_fetched)
+    versions = [Version(c, status, previous.versions.get(c.full_id)) for c in collected.candidates
+                if (status := ledger.status_of(c.resource_id, c.version_id, c.source == "partner")) is not None]
+    parse_fetched(versions, fetched, work, state)
+    versions = [v for v in versions if v.parsed is not None or (v.previous is not None and deploy.holds(v.candidate))]
+    groups = by_resource(versions)
+    nick = assign_nicknames(groups, ledger, previous, state)
+    with ThreadPoolExecutor(4) as pool:  # mostly file writes, which wait on the disk, not the interpreter
+        written = sum(pool.map(lambda v: materialise(v, nick.get(v.rid), settings, work, deploy), versions))
+    propose_ledger_changes(groups, ledger, nick, work, previous, state)
+    state.versions = {v.candidate.full_id: state_record(v) for v in versions}
+
+    index: ResourcesIndex = {"resources": {rid: index_resource(group, nick.get(rid)) for rid, group in
+                                           sorted(groups.items())}}
+    write_json(work.resources, index, indent=None)
+    _write_work_files(settings, work, groups, collected, state, previous, ledger)
+    stale = sorted(name for name, s in state.sources.items() if s.status == "stale")
+    usable = bool(versions) or not all(s.status == "stale" for s in state.sources.values())
+    return UpdateReport(len(groups), len(versions), written, len(versions) - written, stale, usable,
+                        collected.requests)
+
+
+def _reset_work(work: WorkDir) -> None:
+    """update starts a run: results of an earlier run in the same folder must not leak into this one."""
+    for name in ("rdfs", "uploads", "ledger", "results", "partner_results", "plan", "health", "requests"):
+        shutil.rmtree(work.root / name, ignore_errors=True)
+
+
 # ---- collecting candidates ---------------------------------------------------------------------------------
 
-def _previous_rdf(settings: Settings, rid: str, vid: str) -> Path | None:
-    """The previous deploy's RDF of a version (published or held back), if it has one."""
-    if settings.previous is None or not _in_previous(settings.previous, rid, vid):
-        return None
-    return SiteTree(settings.previous).kept_rdf(rid, vid)
+@dataclass(frozen=True)
+class PreviousDeploy:
+    """The last deploy (`--previous`): where an unchanged version's materialised RDF already is."""
+
+    root: Path | None
+    published: frozenset[str]  # "<rid>/<vid>" of the versions it publishes (`state/published.json`)
+
+    @classmethod
+    def open(cls, root: Path | None) -> PreviousDeploy:
+        return cls(root, frozenset(read_published(root) or ()))
+
+    def holds(self, candidate: Candidate) -> bool:
+        """Whether it publishes the version or keeps it held back."""
+        if self.root is None:
+            return False
+        return candidate.full_id in self.published or self.rdf(candidate).is_file()
+
+    def rdf(self, candidate: Candidate) -> Path:
+        assert self.root is not None, "only a version the previous deploy holds has its RDF"
+        return SiteTree(self.root).kept_rdf(candidate.resource_id, candidate.version_id)
 
 
-def _in_previous(previous: Path, rid: str, vid: str) -> bool:
-    """Whether the previous deploy publishes the version or keeps it held back: its `state/published.json` says
-    the first without a `stat` per version (a large share of a no-change run on a slow disk)."""
-    published = _published(previous)
-    if published is not None and f"{rid}/{vid}" in published:
-        return True
-    return _exists(previous, rid, vid)
+@dataclass
+class Collected:
+    """What the sources offered this run."""
+
+    candidates: list[Candidate]  # fetched ones carry `raw`; failed or unchanged sources' are the previous ones
+    outcomes: list[SourceOutcome]
+    partner_details: dict[str, dict[str, Any]]  # by partner id
+    registration_errors: list[str]
+    requests: dict[str, ratelimit.BudgetReport]
 
 
-@functools.lru_cache(maxsize=200_000)
-def _exists(previous: Path, rid: str, vid: str) -> bool:
-    return SiteTree(previous).kept_rdf(rid, vid).is_file()
-
-
-@functools.lru_cache(maxsize=4)
-def _published(previous: Path) -> frozenset[str] | None:
-    index = read_published(previous)
-    return None if index is None else frozenset(index)
-
-
-def _carried_over(records: list[dict[str, Any]]) -> list[Candidate]:
-    """The previous deploy's versions of a source that failed or did not change."""
-    return [Candidate(resource_id=record["resource_id"], version_id=record["version_id"], source=record["source"],
-                      root_url=record.get("root_url", ""), fingerprint=record["fingerprint"],
-                      bioimageio=record.get("bioimageio") or {}, partner_id=record.get("partner_id"),
-                      download_count=record.get("download_count"))
-            for record in records]
-
-
-def _by_origin(previous: State) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in previous.versions.values():
-        grouped[record.get("origin")].append(record)
-    return grouped
-
-
-def collect_sources(settings: Settings, template: dict[str, Any], previous: State, state: State, ledger: Ledger,
-                    pipeline: IngestPipeline, helper: zenodo.ListingHelper | None = None
-                    ) -> tuple[list[Candidate], list[SourceOutcome], dict[str, Any]]:
+def collect_sources(settings: Settings, template: dict[str, Any], previous: State, deploy: PreviousDeploy,
+                    ledger: Ledger, state: State, on_fetched: Callable[[Candidate], object]) -> Collected:
+    """List every source and download the RDFs of new and changed versions (threads: the work is network),
+    handing each downloaded Zenodo RDF to `on_fetched` on its download thread."""
     registrations, registration_errors = load_registrations(settings.repo_root)
 
     def needs_fetch(candidate: Candidate) -> bool:
-        """Not when blocked, unchanged since the previous deploy, or rejected before with the same input."""
-        key = f"{candidate.resource_id}/{candidate.version_id}"
-        if _version_status(ledger, candidate) is None:
-            return False
-        rejected = previous.rejected.get(key)
-        if rejected and rejected["fingerprint"] == candidate.fingerprint:
-            state.rejected[key] = rejected
-            return False
-        record = previous.versions.get(key)
-        return not (record and record["fingerprint"] == candidate.fingerprint
-                    and settings.previous is not None
-                    and _in_previous(settings.previous, candidate.resource_id, candidate.version_id))
+        return _needs_fetch(candidate, ledger, previous, deploy, state)
 
     def previous_head(partner_id: str) -> partner_source.PartnerState | None:
         return partner_source.known_head(previous.partners.get(partner_id) or {})
 
-    shares = zenodo.SHARED_LISTING if helper is not None and helper.listing else None
-    with HttpClient(settings, shares=shares) as client, ThreadPoolExecutor(1) as background:
-        # partners are read while Zenodo downloads; the client bounds the requests of both together
+    with HttpClient(settings) as client, ThreadPoolExecutor(1) as background:
+        # partners are read while Zenodo lists and downloads; the client bounds the requests of both together
         partners = background.submit(partner_source.collect_all, client, settings, registrations, previous_head)
         outcomes = [zenodo.collect(client, settings, zenodo.ZenodoConfig.from_template(template), needs_fetch,
-                                   pipeline.submit, pipeline.expect, helper)]
+                                   on_fetched)]
         outcomes += partners.result()
         requests = client.budget_report()
+    carried = _records_by_origin(previous)
     candidates: list[Candidate] = []
-    details: dict[str, Any] = {}
-    previous_by_origin = _by_origin(previous)
+    details: dict[str, dict[str, Any]] = {}
     for outcome in outcomes:
         state.mark(outcome.name, outcome.error, previous)
         if outcome.error or outcome.reused:
-            candidates += _carried_over(previous_by_origin.get(outcome.name, []))
+            candidates += [_carried_over(record) for record in carried[outcome.name]]
         else:
             candidates += outcome.candidates
         if outcome.name.startswith("partner:"):
             pid = outcome.name.split(":", 1)[1]
-            kept = previous.partners.get(pid) or {}
-            fresh = {k: v for k, v in outcome.state.items() if not outcome.error}
-            state.partners[pid] = {**kept, **fresh}
-            if fresh and "etag" not in fresh:
-                state.partners[pid].pop("etag", None)  # an ETag names the answer it came with, not a newer one
-            if outcome.error and kept.get("commit"):
-                state.partners[pid]["commit"] = kept["commit"]  # re-read on recovery, even if unchanged
-            details[pid] = state.partners[pid].get("details") or next(
-                r.to_json() for r in registrations if r.id == pid)
-    return candidates, outcomes, {"partners": details, "registration_errors": registration_errors,
-                                  "requests": requests}
+            details[pid] = _partner_details(outcome, pid, previous, state, registrations)
+    return Collected(candidates, outcomes, details, registration_errors, requests)
 
 
-# ---- parsing and materialising (CPU-bound: worker processes) ---------------------------------------------
+def _needs_fetch(candidate: Candidate, ledger: Ledger, previous: State, deploy: PreviousDeploy,
+                 state: State) -> bool:
+    """Not when blocked, unchanged since the previous deploy, or rejected before with the same input (then it
+    stays rejected)."""
+    if ledger.status_of(candidate.resource_id, candidate.version_id, candidate.source == "partner") is None:
+        return False
+    rejected = previous.rejected.get(candidate.full_id)
+    if rejected and rejected["fingerprint"] == candidate.fingerprint:
+        state.rejected[candidate.full_id] = rejected
+        return False
+    record = previous.versions.get(candidate.full_id)
+    return not (record and record["fingerprint"] == candidate.fingerprint and deploy.holds(candidate))
 
-@dataclass(frozen=True)
-class IngestJob:
-    """Parse one RDF (fetched bytes, a partner's entry, or a previous deploy's file at `source`) and write it
-    materialised to `target`. `nickname` is given to models only when `models_only` (a provisional name, given
-    before the resource's type is known), otherwise whatever the type."""
-    source: str
-    raw: bytes | dict[str, Any] | None
-    params: dict[str, Any]
-    nickname: tuple[str, str] | None
-    models_only: bool
-    target: str
-    upload: str | None = None  # where to keep the input as uploaded, for the validate stage
+
+def _records_by_origin(previous: State) -> dict[str, list[VersionRecord]]:
+    grouped: dict[str, list[VersionRecord]] = defaultdict(list)
+    for record in previous.versions.values():
+        grouped[record["origin"]].append(record)
+    return grouped
+
+
+def _carried_over(record: VersionRecord) -> Candidate:
+    """A previous deploy's version of a source that failed or did not change."""
+    return Candidate(resource_id=record["resource_id"], version_id=record["version_id"], source=record["source"],
+                     root_url=record.get("root_url", ""), fingerprint=record["fingerprint"],
+                     bioimageio=record.get("bioimageio") or {}, partner_id=record.get("partner_id"),
+                     download_count=record.get("download_count"))
+
+
+def _partner_details(outcome: SourceOutcome, pid: str, previous: State, state: State,
+                     registrations: list[Registration]) -> dict[str, Any]:
+    """Record what the next run needs of a partner (its commit and ETag, kept when it failed); return the
+    partner's details (its registration with the display fields of its collection)."""
+    kept = previous.partners.get(pid) or {}
+    fresh = {} if outcome.error else outcome.state
+    record = {**kept, **fresh}
+    if fresh and "etag" not in fresh:
+        record.pop("etag", None)  # an ETag names the answer it came with, not a newer one
+    state.partners[pid] = record
+    return record.get("details") or next(r.to_json() for r in registrations if r.id == pid)
+
+
+# ---- parsing -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Parsed:
+    """A fetched RDF, parsed: the document (plain data, `yamlio.normalise`) becomes the materialised RDF."""
+
+    document: dict[str, Any]
+    type: Any
+    name: Any
+    proposed_nickname: Any  # the input's `config.bioimageio.nickname`
 
 
 @dataclass
-class Ingested:
-    """What the main process keeps of a materialised RDF (the document itself stays on the worker)."""
-    type: Any
-    name: Any
-    proposed_nickname: Any  # `config.bioimageio.nickname` of the input
-    nickname: tuple[str, str] | None  # the one written into the materialised RDF
-    rdf_sha256: str
-    entry: dict[str, Any]  # its collection.json fields
+class Version:
+    """A version on its way through update."""
+
+    candidate: Candidate
+    status: str  # the ledger's (blocked versions never get here)
+    previous: VersionRecord | None  # its record in the previous state
+    parsed: Parsed | None = None  # None when not fetched (unchanged) or its input is unusable
+    key: str = ""  # the digest of what its materialised RDF is made from (`materialisation_key`)
+    rdf_sha256: str = ""
+    entry: EntryFields = field(default_factory=EntryFields)
+
+    @property
+    def rid(self) -> str:
+        return self.candidate.resource_id
+
+    @property
+    def vid(self) -> str:
+        return self.candidate.version_id
+
+    @property
+    def created(self) -> str:
+        """The source's creation date: versions sort by it."""
+        return str(self.candidate.bioimageio.get("created") or "")
+
+    @property
+    def rdf_type(self) -> str:
+        value = self.parsed.type if self.parsed else (self.previous or {}).get("type")
+        return value if isinstance(value, str) and value else "unknown"
+
+    @property
+    def rdf_name(self) -> str:
+        value = self.parsed.name if self.parsed else (self.previous or {}).get("name")
+        return value.strip() if isinstance(value, str) and value.strip() else self.rid
 
 
-def _ingest_job(job: IngestJob) -> Ingested | str:
-    """Runs on a worker process; returns the parse error as a string."""
+def parse(raw: bytes | dict[str, Any], label: str) -> Parsed:
+    data = yamlio.normalise(raw if isinstance(raw, dict) else yamlio.load_mapping(raw, label))
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    ours = config.get("bioimageio") if isinstance(config.get("bioimageio"), dict) else {}
+    return Parsed(data, data.get("type"), data.get("name"), ours.get("nickname"))
+
+
+def read_fetched(candidate: Candidate, work: WorkDir) -> Parsed | str:
+    """A fetched RDF parsed, and kept as uploaded (for the validate stage); or why it does not parse."""
+    assert candidate.raw is not None, "only a fetched candidate is read"
     try:
-        raw = Path(job.source).read_bytes() if job.raw is None else job.raw
-        data = yamlio.normalise(raw if isinstance(raw, dict) else yamlio.load_mapping(raw, job.source))
+        parsed = parse(candidate.raw, f"{candidate.root_url} ({candidate.full_id})")
     except yamlio.YamlLoadError as e:
         return str(e)
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    proposed = (config.get("bioimageio") or {}).get("nickname") if isinstance(config.get("bioimageio"), dict) else None
-    rdf_type, name = data.get("type"), data.get("name")
-    nickname = job.nickname if job.nickname and (rdf_type == "model" or not job.models_only) else None
-    if job.upload:
-        write_bytes_atomic(Path(job.upload), raw if isinstance(raw, bytes) else yamlio.dump_yaml(data).encode())
-    bioimageio = dict(job.params["bioimageio"])
-    if nickname:
-        bioimageio["nickname"], bioimageio["nickname_icon"] = nickname
-    document = rdf.materialise(data, **{**job.params, "bioimageio": bioimageio})  # `data` becomes the document
-    content = yamlio.dump_yaml(document).encode("utf-8")
-    write_bytes_atomic(Path(job.target), content)
-    return Ingested(rdf_type, name, proposed, nickname, sha256_bytes(content), rdf.entry_fields(document))
+    raw = candidate.raw
+    write_bytes_atomic(work.upload(candidate.resource_id, candidate.version_id),
+                       raw if isinstance(raw, bytes) else yamlio.dump_yaml(parsed.document).encode())
+    return parsed
 
 
-def _key(candidate: Candidate, status: str, nickname: tuple[str, str] | None, settings: Settings) -> str:
-    """What a materialised RDF is made from, as a digest. The candidate's fingerprint covers its input and its
-    `bioimageio` fields, so only strings go in: no dict to encode for each of 30,000 unchanged versions."""
-    name, icon = nickname or ("", "")
-    return text_fingerprint(candidate.fingerprint, candidate.version_id, status, name, icon, settings.site_url,
-                            rdf.MATERIALISER_VERSION)
-
-
-def _label(candidate: Candidate) -> str:
-    """How errors name a fetched RDF: its URL and ids."""
-    return f"{candidate.root_url} ({candidate.resource_id}/{candidate.version_id})"
-
-
-def _params(candidate: Candidate, status: str, settings: Settings) -> dict[str, Any]:
-    return {"resource_id": candidate.resource_id, "version_id": candidate.version_id,
-            "root_url": candidate.root_url, "site_url": settings.site_url,
-            "bioimageio": {**candidate.bioimageio, "status": status, "version_id": candidate.version_id}}
-
-
-class IngestPipeline:
-    """Parses and materialises each fetched RDF on a worker process as soon as it arrives, while the others
-    download. A resource's nickname is final only once every RDF is parsed (it depends on the newest version's
-    type and proposed nickname), so a provisional one is used: the nickname given before, or the one derived in
-    id order over the new resources listed, as if all were models without a proposed nickname (nearly all are).
-    The few versions whose final nickname differs are materialised again afterwards."""
-
-    def __init__(self, settings: Settings, work: WorkDir, ledger: Ledger, given: dict[str, tuple[str, str]]):
-        self.settings, self.work, self.ledger, self.given = settings, work, ledger, given
-        self._taken = {name for name, _ in given.values()}
-        self._provisional: dict[str, tuple[str, str]] = {}
-        self._map: StreamingMap = StreamingMap(_ingest_job, settings.concurrency)
-        self._submitted: list[Candidate] = []
-        self._ids: set[int] = set()
-
-    def expect(self, candidates: list[Candidate]) -> None:
-        """The versions about to be fetched: derive the provisional nicknames of their new resources."""
-        self._provisional = nicknames.assign({c.resource_id for c in candidates}, self.given)
-
-    def provisional_nickname(self, rid: str) -> tuple[str, str]:
-        return self.given.get(rid) or self._provisional.get(rid) or nicknames.derive(rid, self._taken)
-
-    def submit(self, candidate: Candidate) -> None:
-        if candidate.raw is None or id(candidate) in self._ids:
-            return
-        status = _version_status(self.ledger, candidate)
-        if status is None:
-            return
-        self._ids.add(id(candidate))
-        self._submitted.append(candidate)
-        rid, vid = candidate.resource_id, candidate.version_id
-        self._map.submit(IngestJob(_label(candidate), candidate.raw,
-                                   _params(candidate, status, self.settings), self.provisional_nickname(rid),
-                                   True, str(self.work.rdf(rid, vid)), str(self.work.upload(rid, vid))))
-
-    def results(self) -> dict[int, Ingested | str]:
-        """The outcome (or the parse error) by `id()` of the candidate."""
-        return {id(c): r for c, r in zip(self._submitted, self._map.results(), strict=True)}
-
-    def close(self) -> None:
-        self._map.close()
-
-
-def ingest_new(versions: list[Version], pipeline: IngestPipeline, settings: Settings, state: State) -> list[Version]:
-    """Collect the parsed and materialised RDFs; a version that cannot be fetched or parsed keeps its previous
-    deploy if any. A rejected input is remembered (with its fingerprint) so it is not fetched again until it
-    changes."""
-    for version in versions:
-        pipeline.submit(version.candidate)  # partner entries, and anything not handed over while fetching
-    outcomes = pipeline.results()
-    for version in versions:
-        result = outcomes.get(id(version.candidate))
-        if isinstance(result, str):
-            c = version.candidate
-            state.rejected[f"{version.rid}/{version.vid}"] = {
-                "fingerprint": c.fingerprint, "error": result,
-                "source": "zenodo" if c.source == "zenodo" else f"partner:{c.partner_id}"}
-            version.candidate.raw = None  # fall back to the previous deploy below
-        elif result is not None:
-            version.ingested = result
-    kept = []
-    for version in versions:
-        if version.ingested is None and (version.previous is None or settings.previous is None
-                                         or not _in_previous(settings.previous, version.rid, version.vid)):
-            continue  # nothing usable: never published, or input broken and no previous deploy
-        kept.append(version)
-    return kept
-
-
-def materialise_rest(versions: list[Version], newest: set[int], nick: dict[str, tuple[str, str]],
-                     settings: Settings, work: WorkDir, meanwhile: Callable[[], None]) -> tuple[int, int]:
-    """Finish every version's materialised RDF once nicknames are final, running `meanwhile` while worker
-    processes work; returns (materialised, reused). Materialised while fetching, with the final nickname: kept.
-    With another nickname: written again from its input. Not fetched: reused when its key is unchanged (not
-    copied: the work folder refers to the previous deploy), else written again from the previous deploy's RDF
-    (materialising is idempotent). `newest` holds the `id()` of each resource's newest version: only those need
-    their collection.json fields."""
-    pipeline: StreamingMap = StreamingMap(_ingest_job, settings.concurrency)
-    targets = []
-    reused = 0
+def parse_fetched(versions: list[Version], fetched: dict[str, Parsed | str], work: WorkDir, state: State) -> None:
+    """Give each fetched version its parsed RDF (read while downloading, or now: partner entries). An input that
+    does not parse is remembered (with its fingerprint) so it is not fetched again until it changes; its version
+    keeps its previous deploy, if any."""
     for version in versions:
         c = version.candidate
-        final = nick.get(version.rid)
-        version.key = _key(c, version.status, final, settings)
-        done = version.ingested
-        if done is not None and done.nickname == final:
+        if c.raw is None:
             continue
-        if done is None and version.previous and version.previous.get("key") == version.key:
-            version.rdf_sha256 = version.previous["rdf_sha256"]
-            if id(version) in newest:  # only a newest version's fields are kept (see `_state_record`)
-                version.entry = version.previous.get("entry") or rdf.entry_fields_of_file(
-                    work.version_rdf(version.rid, version.vid, settings.previous))
-            reused += 1
-            continue
-        source = _label(c) if done is not None else str(_previous_rdf(settings, version.rid, version.vid))
-        pipeline.submit(IngestJob(source, c.raw if done is not None else None, _params(c, version.status, settings),
-                                  final, False, str(work.rdf(version.rid, version.vid))))
-        targets.append(version)
-    meanwhile()
-    again = dict(zip(map(id, targets), pipeline.results(), strict=True))
+        result = fetched.get(c.full_id)
+        if result is None:
+            result = read_fetched(c, work)
+        if isinstance(result, str):
+            state.rejected[c.full_id] = {"fingerprint": c.fingerprint, "error": result, "source": c.origin}
+        else:
+            version.parsed = result
+
+
+def by_resource(versions: list[Version]) -> dict[str, list[Version]]:
+    """The versions of each resource, newest first."""
+    groups: dict[str, list[Version]] = defaultdict(list)
     for version in versions:
-        outcome = again.get(id(version), version.ingested)
-        if isinstance(outcome, str):  # the previous deploy's own RDF no longer parses
-            raise yamlio.YamlLoadError(outcome)
-        if outcome is not None:
-            version.rdf_sha256, version.entry = outcome.rdf_sha256, outcome.entry
-    return len(versions) - reused, reused
+        groups[version.rid].append(version)
+    for group in groups.values():
+        group.sort(key=lambda v: (v.created, v.vid), reverse=True)
+    return groups
 
 
-# ---- resources, nicknames, ledger ------------------------------------------------------------------------
-
-def _resource_type(version: Version) -> str:
-    value = version.ingested.type if version.ingested else (version.previous or {}).get("type")
-    return value if isinstance(value, str) and value else "unknown"
-
-
-def _resource_name(version: Version) -> str:
-    value = version.ingested.name if version.ingested else (version.previous or {}).get("name")
-    return value.strip() if isinstance(value, str) and value.strip() else version.rid
-
+# ---- nicknames ---------------------------------------------------------------------------------------------
 
 def given_nicknames(ledger: Ledger, previous: State) -> dict[str, tuple[str, str]]:
     """Nicknames are kept forever: the ledger's, and those earlier runs gave."""
@@ -395,89 +345,62 @@ def given_nicknames(ledger: Ledger, previous: State) -> dict[str, tuple[str, str
 
 
 def assign_nicknames(groups: dict[str, list[Version]], ledger: Ledger, previous: State,
-                     state: State) -> dict[str, tuple[str, str]]:
-    """Ledger first, then nicknames given before, then a valid free one from the RDF, then a derived one."""
+                     state: State) -> dict[str, Nickname]:
+    """The nickname of each model resource (a resource is what its newest version is), recorded in the state."""
     given = given_nicknames(ledger, previous)
-    taken = {name for name, _ in given.values()}
-    models = sorted(rid for rid, versions in groups.items() if _resource_type(versions[0]) == "model")
-    result = {rid: given[rid] for rid in models if rid in given}
-    for rid in models:
-        if rid in result:
-            continue
-        newest = groups[rid][0].ingested
-        proposed = newest.proposed_nickname if newest else None
-        if isinstance(proposed, str) and nicknames.is_known(proposed) and proposed not in taken:
-            result[rid] = (proposed, nicknames.icon_of(proposed) or "")
-            taken.add(proposed)
-    new = nicknames.assign([rid for rid in models if rid not in result],
-                           {**given, **result})
-    result.update(new)
-    state.nicknames = {**{rid: list(n) for rid, n in given.items()}, **{rid: list(n) for rid, n in result.items()}}
-    return result
+    models = [rid for rid, group in groups.items() if group[0].rdf_type == "model"]
+    proposed = {rid: newest.parsed.proposed_nickname for rid in models if (newest := groups[rid][0]).parsed}
+    chosen = nicknames.choose(models, proposed, given)
+    state.nicknames = {rid: list(n) for rid, n in {**given, **chosen}.items()}
+    return chosen
 
 
-def _version_status(ledger: Ledger, candidate: Candidate) -> str | None:
-    """The ledger status, None when blocked; unknown Zenodo versions are pending, partner entries accepted."""
-    entry = ledger.get(candidate.resource_id)
-    if entry and entry.is_blocked(candidate.version_id):
-        return None
-    known = entry.version_status(candidate.version_id) if entry else None
-    return known or ("accepted" if candidate.source == "partner" else "pending")
+# ---- materialising -----------------------------------------------------------------------------------------
+
+def materialisation_key(candidate: Candidate, status: str, nickname: Nickname | None, settings: Settings) -> str:
+    """What a materialised RDF is made from, as a digest (the candidate's fingerprint covers its input and its
+    `bioimageio` fields)."""
+    name, icon = nickname or ("", "")
+    return fingerprint(candidate.fingerprint, candidate.version_id, status, name, icon, settings.site_url,
+                       rdf.MATERIALISER_VERSION)
 
 
-def resource_index(groups: dict[str, list[Version]], nick: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    resources = {}
-    for rid in sorted(groups):
-        versions = groups[rid]
-        newest = versions[0]
-        downloads = newest.candidate.download_count
-        resources[rid] = {
-            "id": rid, "type": _resource_type(newest), "name": _resource_name(newest),
-            "source": newest.candidate.source, "partner_id": newest.candidate.partner_id,
-            "nickname": nick.get(rid, (None, None))[0], "nickname_icon": nick.get(rid, (None, None))[1],
-            "download_count": downloads if isinstance(downloads, int) else 0,
-            "versions": [_index_version(v, newest=v is newest) for v in versions],
-        }
-    return {"resources": resources}
+def materialise(version: Version, nickname: Nickname | None, settings: Settings, work: WorkDir,
+                deploy: PreviousDeploy) -> bool:
+    """Write the version's materialised RDF and note its sha256 and collection.json fields; returns whether it
+    was written. A version not fetched whose key is unchanged keeps the previous deploy's RDF (not copied: the
+    work folder refers to it); with another key it is made again from that RDF (materialising is idempotent)."""
+    c = version.candidate
+    version.key = materialisation_key(c, version.status, nickname, settings)
+    before = version.previous
+    if version.parsed is None and before is not None and before.get("key") == version.key and "entry" in before:
+        version.rdf_sha256, version.entry = before["rdf_sha256"], before["entry"]
+        return False
+    document = version.parsed.document if version.parsed else _previous_document(deploy, version)
+    bioimageio = {**c.bioimageio, "status": version.status, "version_id": c.version_id}
+    if nickname:
+        bioimageio["nickname"], bioimageio["nickname_icon"] = nickname
+    document = rdf.materialise(document, resource_id=c.resource_id, version_id=c.version_id, root_url=c.root_url,
+                               site_url=settings.site_url, bioimageio=bioimageio)
+    content = yamlio.dump_yaml(document).encode("utf-8")
+    write_bytes_atomic(work.rdf(version.rid, version.vid), content)
+    version.rdf_sha256, version.entry = sha256_bytes(content), rdf.entry_fields(document)
+    return True
 
 
-def _index_version(version: Version, newest: bool) -> dict[str, Any]:
-    """A version in the work index. Only a resource's newest version carries its collection.json fields: an older
-    one's are in the state, where the build looks only when a newer version is held back. Every later stage reads
-    this index, so it is kept small."""
-    bioimageio = version.candidate.bioimageio
-    line = {"version_id": version.vid, "rdf_sha256": version.rdf_sha256, "status": version.status,
-            "created": version.created, "doi": bioimageio.get("doi"), "version_name": bioimageio.get("version_name")}
-    if newest:
-        line["entry"] = version.entry
-    return line
+def _previous_document(deploy: PreviousDeploy, version: Version) -> dict[str, Any]:
+    """The previous deploy's materialised RDF of a version, parsed (raises `YamlLoadError`)."""
+    path = deploy.rdf(version.candidate)
+    return yamlio.normalise(yamlio.load_mapping(path.read_bytes(), str(path)))
 
 
-def _state_record(version: Version, origin: str, newest: bool) -> dict[str, Any]:
-    """What the next run needs of a version. Only a resource's newest version keeps its collection.json fields
-    (`entry`): they are most of a record, read on every run, and an older version's are read back from its RDF
-    in the rare run that needs them (`rdf.entry_fields_of_file`)."""
-    c, before = version.candidate, version.previous
-    if (version.ingested is None and before is not None and before.get("key") == version.key
-            and before.get("origin") == origin and before.get("download_count") == c.download_count
-            and before.get("root_url") == c.root_url and before.get("bioimageio") == c.bioimageio
-            and ("entry" in before) == newest):
-        return before  # the same version as then: kept, not built again (30,000 records on a no-change run)
-    record = {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": origin,
-              "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
-              "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
-              "rdf_sha256": version.rdf_sha256, "type": _resource_type(version), "name": _resource_name(version)}
-    if newest:
-        record["entry"] = version.entry
-    return record
+# ---- ledger proposals --------------------------------------------------------------------------------------
 
-
-def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, tuple[str, str]],
+def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nick: dict[str, Nickname],
                            work: WorkDir, previous: State, state: State) -> None:
-    """Write the proposals that are new or changed since the previous run (an unchanged one already has its
-    review pull request). Files are written by a few threads: creating thousands of small files and folders is
-    kernel work, which then spreads over the cores."""
-    files: list[tuple[Path, str]] = []
+    """Propose each Zenodo resource's new versions and, for a model without one in the ledger, its nickname.
+    Only a proposal that is new or changed since the previous run is written (an unchanged one already has its
+    review pull request)."""
     for rid, versions in groups.items():
         if versions[0].candidate.source != "zenodo":
             continue
@@ -485,17 +408,70 @@ def propose_ledger_changes(groups: dict[str, list[Version]], ledger: Ledger, nic
         new = [{"version_id": v.vid, "created": v.created, "doi": v.candidate.bioimageio.get("doi"),
                 "version_name": v.candidate.bioimageio.get("version_name")}
                for v in versions if not entry or v.vid not in entry.versions]
-        needs_nickname = rid in nick and not (entry and entry.nickname)
-        if new or needs_nickname:
-            digest = fingerprint(entry.to_yaml() if entry else None, new, nick.get(rid))
-            state.proposals[rid] = digest
-            if previous.proposals.get(rid) != digest:  # YAML is written only for a new or changed proposal
-                files.append((work.ledger_proposal(rid), proposal(entry, rid, new, nick.get(rid))))
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda file: write_text_atomic(*file), files))
+        nickname = nick.get(rid)
+        if not new and not (nickname and not (entry and entry.nickname)):
+            continue
+        digest = fingerprint(entry.to_yaml() if entry else None, new, list(nickname) if nickname else None)
+        state.proposals[rid] = digest
+        if previous.proposals.get(rid) != digest:
+            write_text_atomic(work.ledger_proposal(rid), proposal(entry, rid, new, nickname))
 
 
-# ---- the stage -------------------------------------------------------------------------------------------
+# ---- what update hands on: the state record and the resources.json entry ------------------------------------
+
+def state_record(version: Version) -> VersionRecord:
+    c = version.candidate
+    return {"resource_id": c.resource_id, "version_id": c.version_id, "source": c.source, "origin": c.origin,
+            "partner_id": c.partner_id, "root_url": c.root_url, "fingerprint": c.fingerprint,
+            "bioimageio": c.bioimageio, "download_count": c.download_count, "key": version.key,
+            "rdf_sha256": version.rdf_sha256, "type": version.rdf_type, "name": version.rdf_name,
+            "entry": version.entry}
+
+
+def index_resource(versions: list[Version], nickname: Nickname | None) -> IndexResource:
+    """A resource in resources.json: what its newest version says it is, and each version."""
+    newest = versions[0]
+    downloads = newest.candidate.download_count
+    return {"id": newest.rid, "type": newest.rdf_type, "name": newest.rdf_name, "source": newest.candidate.source,
+            "partner_id": newest.candidate.partner_id,
+            "nickname": nickname.name if nickname else None, "nickname_icon": nickname.icon if nickname else None,
+            "download_count": downloads if isinstance(downloads, int) else 0,
+            "versions": [index_version(v) for v in versions]}
+
+
+def index_version(version: Version) -> IndexVersion:
+    bioimageio = version.candidate.bioimageio
+    return {"version_id": version.vid, "rdf_sha256": version.rdf_sha256, "status": version.status,
+            "created": version.created, "doi": bioimageio.get("doi"),
+            "version_name": bioimageio.get("version_name"), "entry": version.entry}
+
+
+# ---- the other work files ----------------------------------------------------------------------------------
+
+def _write_work_files(settings: Settings, work: WorkDir, groups: dict[str, list[Version]], collected: Collected,
+                      state: State, previous: State, ledger: Ledger) -> None:
+    zenodo_ok = state.sources["zenodo"].status == "ok"
+    write_json(work.download_counts, _download_counts(groups, zenodo_ok, settings))
+    write_json(work.partners, [collected.partner_details[k] for k in sorted(collected.partner_details)])
+    _write_state(work, state, previous, settings)
+    write_json(work.health("update"), {
+        "sources": {name: s.to_json() for name, s in sorted(state.sources.items())},
+        "warnings": _warnings(collected.outcomes, state),
+        "registration_errors": collected.registration_errors, "ledger_errors": ledger.errors,
+        "ledger_proposals": sorted(state.proposals), "inputs": _input_hashes(settings.repo_root),
+    })
+    write_json(work.requests("update"), collected.requests)
+
+
+def _warnings(outcomes: list[SourceOutcome], state: State) -> dict[str, list[str]]:
+    """Each source's warnings; a rejected input is reported on every run until it is fixed."""
+    warnings: dict[str, list[str]] = defaultdict(list)
+    for outcome in outcomes:
+        warnings[outcome.name].extend(outcome.warnings)
+    for rejected in state.rejected.values():
+        warnings[rejected.get("source", "zenodo")].append(rejected["error"])
+    return {name: sorted(ms)[:MAX_WARNINGS_PER_SOURCE] for name, ms in sorted(warnings.items()) if ms}
+
 
 def _input_hashes(repo_root: Path) -> dict[str, str]:
     files = [repo_root / "collection_rdf_template.yaml", *sorted((repo_root / "partners").glob("*.yaml")),
@@ -513,108 +489,10 @@ def _download_counts(groups: dict[str, list[Version]], zenodo_ok: bool, settings
 
 def _write_state(work: WorkDir, state: State, previous: State, settings: Settings) -> None:
     """The state for the next run. Where it equals the previous deploy's (nothing changed), that file is linked
-    instead: 30 MB not written again on a large collection, and the build finds the same file in place. The
-    comparison is quick: an unchanged version's record is the previous record itself (`_state_record`)."""
+    instead, so the build finds the very file it published."""
     data = state.to_json()
     before = SiteTree(settings.previous).source_state if settings.previous else None
     if before is not None and before.is_file() and data == previous.to_json():
         link_atomic(before, work.source_state)
     else:
         write_json(work.source_state, data, indent=None)
-
-
-def _reset_work(work: WorkDir) -> None:
-    """update starts a run: results of an earlier run in the same folder must not leak into this one."""
-    for name in ("rdfs", "uploads", "ledger", "results", "partner_results", "plan", "health", "requests"):
-        shutil.rmtree(work.root / name, ignore_errors=True)
-
-
-def _listing_helper(settings: Settings) -> zenodo.ListingHelper | None:
-    """A process to read part of a long Zenodo listing (`zenodo.list_records`), started before the previous state
-    is read so that its start and its first pages overlap that. Only where the previous state tells of a large
-    collection and there is more than one core."""
-    if settings.previous is None or min(os.cpu_count() or 1, settings.concurrency) < 2:
-        return None
-    try:
-        if SiteTree(settings.previous).source_state.stat().st_size < LARGE_STATE_BYTES:
-            return None
-    except FileNotFoundError:
-        return None
-    return zenodo.ListingHelper.create()
-
-
-@gc_paused()
-def update(settings: Settings) -> UpdateReport:
-    _exists.cache_clear()  # the previous deploy may have changed since the last call in this process
-    _published.cache_clear()
-    work = WorkDir(settings.work_dir)
-    work.root.mkdir(parents=True, exist_ok=True)
-    _reset_work(work)
-    helper = _listing_helper(settings)
-    try:
-        template = load_template(settings.repo_root)
-        if helper is not None:
-            helper.start(settings, zenodo.ZenodoConfig.from_template(template))
-        previous = State.load(settings.previous)
-        ledger = Ledger.load(settings.repo_root)
-        pipeline = IngestPipeline(settings, work, ledger, given_nicknames(ledger, previous))
-        try:
-            return _update(settings, work, template, previous, ledger, State(), pipeline, helper)
-        finally:
-            pipeline.close()
-    finally:
-        if helper is not None:
-            helper.shutdown()
-
-
-def _update(settings: Settings, work: WorkDir, template: dict[str, Any], previous: State, ledger: Ledger,
-            state: State, pipeline: IngestPipeline, helper: zenodo.ListingHelper | None) -> UpdateReport:
-    candidates, outcomes, extra = collect_sources(settings, template, previous, state, ledger, pipeline, helper)
-    if helper is not None:
-        helper.shutdown()  # the listing is read: its process is not needed any more
-    origin_of = {id(c): o.name for o in outcomes for c in o.candidates}
-    warnings: dict[str, list[str]] = defaultdict(list)
-    for outcome in outcomes:
-        warnings[outcome.name].extend(outcome.warnings)
-
-    versions = []
-    for candidate in candidates:
-        status = _version_status(ledger, candidate)
-        if status is None:
-            continue  # blocked in the ledger: never published
-        record = previous.versions.get(f"{candidate.resource_id}/{candidate.version_id}")
-        versions.append(Version(candidate, "", status, previous=record,
-                                created=str(candidate.bioimageio.get("created") or "")))
-    versions = ingest_new(versions, pipeline, settings, state)
-    for rejected in state.rejected.values():  # reported on every run until the input is fixed
-        warnings[rejected.get("source", "zenodo")].append(rejected["error"])
-
-    groups: dict[str, list[Version]] = defaultdict(list)
-    for version in versions:
-        groups[version.rid].append(version)
-    for rid in groups:
-        groups[rid].sort(key=lambda v: (v.created, v.vid), reverse=True)
-    nick = assign_nicknames(groups, ledger, previous, state)
-    newest = {id(group[0]) for group in groups.values()}
-    written, reused = materialise_rest(versions, newest, nick, settings, work, meanwhile=lambda: (
-        propose_ledger_changes(groups, ledger, nick, work, previous, state)))
-
-    for version in versions:
-        origin = origin_of.get(id(version.candidate)) or (version.previous or {}).get("origin") or "zenodo"
-        state.versions[f"{version.rid}/{version.vid}"] = _state_record(version, origin, id(version) in newest)
-    index = resource_index(groups, nick)
-    write_json(work.resources, index, indent=None)  # machine files: compact JSON is 3x faster to write
-    zenodo_ok = state.sources["zenodo"].status == "ok"
-    write_json(work.download_counts, _download_counts(groups, zenodo_ok, settings))
-    write_json(work.partners, [extra["partners"][k] for k in sorted(extra["partners"])])
-    _write_state(work, state, previous, settings)
-    stale = sorted(name for name, s in state.sources.items() if s.status == "stale")
-    write_json(work.health("update"), {
-        "sources": {name: s.to_json() for name, s in sorted(state.sources.items())},
-        "warnings": {name: sorted(ms)[:MAX_WARNINGS_PER_SOURCE] for name, ms in sorted(warnings.items()) if ms},
-        "registration_errors": extra["registration_errors"], "ledger_errors": ledger.errors,
-        "ledger_proposals": sorted(state.proposals), "inputs": _input_hashes(settings.repo_root),
-    })
-    write_json(work.requests("update"), extra["requests"])
-    usable = bool(versions) or not all(s.status == "stale" for s in state.sources.values())
-    return UpdateReport(len(groups), len(versions), written, reused, stale, usable, extra["requests"])
