@@ -161,23 +161,3 @@ def test_a_fingerprint_of_strings_is_the_one_the_general_encoding_gives():
     parts = ("f067ebd796abe68ad1ae6cea8ad075d2", "1002", "accepted", "grateful-squid", "\U0001f991", "")
     assert text_fingerprint(*parts) == fingerprint(*parts)  # keys made before the text path still match
     assert text_fingerprint("a", "b") != text_fingerprint("a", "c")
-
-
-def test_a_folder_digest_follows_names_and_contents_but_not_bytecode_or_other_folders(tmp_path: Path):
-    from collection_compiler.stages.build_record import folder_digest
-
-    only = frozenset({"a"})
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "x.json").write_text("1")
-    first = folder_digest(tmp_path, only)
-    (tmp_path / "a" / "__pycache__").mkdir()
-    (tmp_path / "a" / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "weights.pt").write_text("x")
-    assert folder_digest(tmp_path, only) == first
-    assert folder_digest(tmp_path) != first  # everything counts without `only`
-    (tmp_path / "a" / "x.json").write_text("2")
-    assert folder_digest(tmp_path, only) != first
-    (tmp_path / "a" / "x.json").write_text("1")
-    (tmp_path / "a" / "x.json").rename(tmp_path / "a" / "y.json")
-    assert folder_digest(tmp_path, only) != first

@@ -2,8 +2,7 @@
 
 collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json, id_map.json,
 download_counts.json, health.json, schemas/, pending/, state/sources.json, state/published.json, then the HTML
-site. Unchanged files are not rewritten; versions no longer published are removed (no orphans). A tree already
-built from the same inputs is left as it is (`state/build.json`, see `build_record`).
+site. Unchanged files are not rewritten; versions no longer published are removed (no orphans).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from collection_compiler.adapters.jsonschemas import publish_schemas
-from collection_compiler.adapters.parallel import cpu_map, gc_paused
+from collection_compiler.adapters.parallel import cpu_map
 from collection_compiler.catalogue import held_back as held_back_versions
 from collection_compiler.catalogue import ids, rdf, results
 from collection_compiler.catalogue.id_map import id_map
@@ -31,7 +30,6 @@ from collection_compiler.catalogue.templates import Publication, collection_root
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.sources.partners import with_display_defaults
-from collection_compiler.stages import build_record
 from collection_compiler.stages.plan import publish_pending
 from collection_compiler.validation.validator import CHECKER as STATIC_CHECKER
 
@@ -59,12 +57,10 @@ class BuildReport:
     unpublished: int
     removed: int
     expected: bool = True
-    unchanged: bool = False  # the tree was already built from the same inputs: nothing was written
 
     def summary(self) -> str:
-        same = " (unchanged: already built from the same inputs)" if self.unchanged else ""
         return (f"build: {self.resources} resources, {self.versions} versions published, "
-                f"{self.unpublished} held back, {self.removed} removed{same}")
+                f"{self.unpublished} held back, {self.removed} removed")
 
 
 # ---- what to publish -------------------------------------------------------------------------------------
@@ -290,20 +286,12 @@ def _render_site(site: SiteTree, settings: Settings) -> None:
 
 # ---- the stage -------------------------------------------------------------------------------------------
 
-@gc_paused()
 def build(settings: Settings, site: bool = True) -> BuildReport:
-    """The published tree (and the HTML site), unless the tree was already built from the same inputs (see
-    `build_record`)."""
-    work, tree = WorkDir(settings.work_dir), SiteTree(settings.out)
-    inputs = build_record.inputs_digest(settings, work)
-    done = build_record.matching(tree, inputs)
-    if done is not None:
-        report = BuildReport(done.resources, done.versions, done.unpublished, 0, done.expected, unchanged=True)
-    else:
-        build_record.forget(tree)
-        report = _build_tree(settings, work, tree)
-        build_record.remember(tree, build_record.BuildRecord(inputs, report.resources, report.versions,
-                                                             report.unpublished, report.expected))
+    """The published tree, then the HTML site. Unchanged versions are not read again (`state/published.json`) and
+    unchanged files are not rewritten, so a build from the same inputs changes nothing."""
+    tree = SiteTree(settings.out)
+    report = _build_tree(settings, WorkDir(settings.work_dir), tree)
+    (tree.root / "state" / "build.json").unlink(missing_ok=True)  # an older compiler's build record: nothing reads it
     if site:
         _render_site(tree, settings)
     return report
