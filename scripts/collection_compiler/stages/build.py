@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import shutil
+import typing
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from collection_compiler.catalogue import held_back as held_back_versions
 from collection_compiler.catalogue import ids, rdf, results
 from collection_compiler.catalogue.id_map import id_map
 from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.catalogue.records import CollectionDocument, CollectionEntry, HealthDocument, PartnerDetails
 from collection_compiler.catalogue.state import read_published
 from collection_compiler.catalogue.summaries import partner_lists, summarise_version, summary_inputs_digest
 from collection_compiler.catalogue.templates import Publication, collection_root, load_template
@@ -206,9 +208,9 @@ def _entry(work: WorkDir, settings: Settings, rid: str, version: dict[str, Any])
 
 
 def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], settings: Settings,
-                       extra_links: dict[str, list[str]], work: WorkDir) -> list[dict[str, Any]]:
+                       extra_links: dict[str, list[str]], work: WorkDir) -> list[CollectionEntry]:
     """One entry per resource: its newest published version's RDF fields (extracted by update) and ours."""
-    entries = []
+    entries: list[CollectionEntry] = []
     for rid, versions in published.items():
         resource = index[rid]
         entry = _clean_entry(dict(_entry(work, settings, rid, versions[0])), resource)
@@ -222,23 +224,24 @@ def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[s
             "versions": [v["version_id"] for v in versions],
             "download_count": resource.get("download_count") or 0,
         })
-        entries.append(entry)
+        entries.append(typing.cast(CollectionEntry, entry))
     entries.sort(key=lambda e: (-e["download_count"], e["id"]))
     return entries
 
 
 def _partners_with_defaults(partners: list[dict[str, Any]], index: dict[str, Any],
-                            published: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+                            published: dict[str, list[dict[str, Any]]]) -> list[PartnerDetails]:
     types: dict[str, set[str]] = {}
     for rid in published:
         resource = index[rid]
         if resource.get("partner_id"):
             types.setdefault(resource["partner_id"], set()).add(resource["type"])
-    return [with_display_defaults(p, sorted(types.get(p.get("id"), ()))) for p in partners]
+    return [typing.cast(PartnerDetails, with_display_defaults(p, sorted(types.get(p.get("id"), ()))))
+            for p in partners]
 
 
-def collection_document(template: dict[str, Any], entries: list[dict[str, Any]], partners: list[dict[str, Any]],
-                        published: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def collection_document(template: dict[str, Any], entries: list[CollectionEntry], partners: list[PartnerDetails],
+                        published: dict[str, list[dict[str, Any]]]) -> CollectionDocument:
     root = yamlio.json_safe(collection_root(template))  # entries, partners and counts are JSON-safe already
     types = {e["id"]: e["type"] for e in entries}
     n_resources = Counter(types.values())
@@ -248,13 +251,13 @@ def collection_document(template: dict[str, Any], entries: list[dict[str, Any]],
     root["config"] = {**root["config"], "partners": partners, "n_resources": dict(sorted(n_resources.items())),
                       "n_resource_versions": dict(sorted(n_versions.items()))}
     root["collection"] = entries
-    return root
+    return typing.cast(CollectionDocument, root)
 
 
 # ---- other published files -------------------------------------------------------------------------------
 
-def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dict[str, list[dict[str, Any]]],
-                    held_back: list[str]) -> dict[str, Any]:
+def health_document(work: WorkDir, entries: list[CollectionEntry], published: dict[str, list[dict[str, Any]]],
+                    held_back: list[str]) -> HealthDocument:
     stages = {p.stem: read_json(p) for p in sorted((work.root / "health").glob("*.json"))}
     update = stages.get("update") or {}
     sources = dict(update.get("sources") or {})
@@ -276,6 +279,14 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
         "stages": stages,
         "requests": {p.stem: read_json(p) for p in sorted((work.root / "requests").glob("*.json"))},
     }
+
+
+def write_health(tree: SiteTree, health: HealthDocument) -> None:
+    """health.json, unless only the run's request counts changed: they differ from run to run and alone never
+    warrant a deploy commit."""
+    old = read_json(tree.health, default=None)
+    if not (isinstance(old, dict) and {**old, "requests": None} == {**health, "requests": None}):
+        write_json(tree.health, health)
 
 
 def _render_site(site: SiteTree, settings: Settings) -> None:
@@ -325,7 +336,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     write_json(tree.partner_details, partners)
     write_json(tree.id_map, id_map(published, index, settings.site_url))
     publish_file(work.download_counts, tree.download_counts)
-    write_json(tree.health, health_document(work, entries, published, held_back))
+    write_health(tree, health_document(work, entries, published, held_back))
     held_back_versions.keep(tree, work, held_back, settings.previous)
     publish_file(work.source_state, tree.source_state)
     write_json(tree.published_index, dict(sorted(records.items())), indent=None)
