@@ -8,7 +8,6 @@ site. Unchanged files are not rewritten; versions no longer published are remove
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import shutil
@@ -20,7 +19,6 @@ from typing import Any
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from collection_compiler.adapters.jsonschemas import publish_schemas
-from collection_compiler.adapters.parallel import cpu_map
 from collection_compiler.catalogue import held_back as held_back_versions
 from collection_compiler.catalogue import ids, rdf, results
 from collection_compiler.catalogue.id_map import id_map
@@ -97,23 +95,14 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
 
 # ---- files per version -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _PublishContext:
-    """What every version's job shares: sent to each worker once per batch of jobs, not once per version."""
-    tree: SiteTree
-    work: WorkDir
-    registrations: list[Any]
-    settings: Settings
-
-
-def _publish_version(context: _PublishContext, job: tuple[str, str, str, str]) -> list[Any]:
-    """Link one version's RDF and write its test summaries (run on worker processes for large collections).
-    Returns its `state/published.json` record: [summary inputs digest, outcome]."""
-    rid, vid, rdf_sha256, resource_type = job
-    settings = context.settings
-    link_atomic(context.work.version_rdf(rid, vid, settings.previous), context.tree.rdf(rid, vid))
-    params = {"resource_type": resource_type, "site_url": settings.site_url, "git_base": settings.git_base}
-    return list(summarise_version(context.tree, context.work, rid, vid, rdf_sha256, context.registrations, **params))
+def _publish_version(tree: SiteTree, work: WorkDir, settings: Settings, registrations: list[Any], rid: str,
+                     version: dict[str, Any], resource_type: str) -> list[Any]:
+    """Link one version's RDF and write its test summaries. Returns its `state/published.json` record:
+    [summary inputs digest, outcome]."""
+    vid = version["version_id"]
+    link_atomic(work.version_rdf(rid, vid, settings.previous), tree.rdf(rid, vid))
+    return list(summarise_version(tree, work, rid, vid, version["rdf_sha256"], registrations,
+                                  resource_type=resource_type, site_url=settings.site_url, git_base=settings.git_base))
 
 
 def versions_with_partner_results(work: WorkDir) -> set[str]:
@@ -137,24 +126,18 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
     registrations = load_registrations(settings.repo_root)[0]
     with_files = checked | versions_with_partner_results(work)
     records: dict[str, list[Any]] = {}
-    jobs, keys = [], []
-    expected_by_type: dict[str, list[str]] = {}
     for rid, versions in published.items():
         resource_type = index[rid]["type"]
-        if resource_type not in expected_by_type:
-            expected_by_type[resource_type] = partner_lists(registrations, resource_type)[1]
+        expected = partner_lists(registrations, resource_type)[1]
         for v in versions:
-            key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
+            key = f"{rid}/{v['version_id']}"
             known = held.get(key)
             if known and key not in with_files and known[0] == summary_inputs_digest(
-                    rid, v["version_id"], sha, expected_by_type[resource_type], site_url=settings.site_url,
+                    rid, v["version_id"], v["rdf_sha256"], expected, site_url=settings.site_url,
                     git_base=settings.git_base):
                 records[key] = known
-                continue
-            jobs.append((rid, v["version_id"], sha, resource_type))
-            keys.append(key)
-    publish = functools.partial(_publish_version, _PublishContext(tree, work, registrations, settings))
-    records.update(zip(keys, cpu_map(publish, jobs, settings.concurrency), strict=True))
+            else:
+                records[key] = _publish_version(tree, work, settings, registrations, rid, v, resource_type)
     return records
 
 
@@ -327,7 +310,7 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     records = publish_versions(tree, work, published, index, settings, held or {}, checked)
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
-        newest = records[f"{rid}/{versions[0]['version_id']}"][1]
+        _, newest = records[f"{rid}/{versions[0]['version_id']}"]  # [summary inputs digest, outcome]
         # an application link counts only where that application is a published resource
         extra_links[rid] = [link for link in newest["links"] if link in published]
     removed = remove_orphans(tree, before, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
