@@ -240,8 +240,10 @@ def test_a_build_from_the_same_inputs_writes_nothing_and_a_changed_input_shows(w
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()} == before
     template = world.hub / "collection_rdf_template.yaml"
     template.write_text(template.read_text().replace("description: ", "description: Changed. ", 1))
+    (site / "state" / "build.json").write_text("{}")  # an earlier compiler's build record
     build(rerun, site=False)  # the same work folder, but the template changed
     assert json.loads((site / "collection.json").read_text())["description"].startswith("Changed. ")
+    assert not (site / "state" / "build.json").exists()
 
 
 # What `build` reads of the work folder, besides the RDFs the index names by their sha256.

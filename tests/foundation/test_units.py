@@ -9,7 +9,7 @@ import pytest
 
 from collection_compiler import settings
 from collection_compiler.adapters import yamlio
-from collection_compiler.adapters.files import id_path, json_bytes
+from collection_compiler.adapters.files import id_path, json_bytes, sha256_bytes, sha256_file
 from collection_compiler.catalogue import ids, nicknames
 from collection_compiler.sources import zenodo
 from collection_compiler.sources.candidates import fingerprint, text_fingerprint
@@ -161,3 +161,12 @@ def test_a_fingerprint_of_strings_is_the_one_the_general_encoding_gives():
     parts = ("f067ebd796abe68ad1ae6cea8ad075d2", "1002", "accepted", "grateful-squid", "\U0001f991", "")
     assert text_fingerprint(*parts) == fingerprint(*parts)  # keys made before the text path still match
     assert text_fingerprint("a", "b") != text_fingerprint("a", "c")
+
+
+def test_the_one_digest_reads_text_as_utf8_and_a_file_as_its_bytes(tmp_path: Path):
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of nothing
+    assert sha256_bytes(b"") == sha256_bytes("") == empty
+    assert sha256_bytes("µ") == sha256_bytes("µ".encode()) != sha256_bytes("µ".encode("latin-1"))
+    big = bytes(range(256)) * 10_000  # more than one read
+    (tmp_path / "f").write_bytes(big)
+    assert sha256_file(tmp_path / "f") == sha256_bytes(big)
