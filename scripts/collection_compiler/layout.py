@@ -13,15 +13,15 @@ Work folder (`--work-dir`):
     plan/…                               pending matrices (plan stage)
     health/<stage>.json                  each stage's part of the health report
     requests/<stage>.json                each stage's requests per endpoint class (its rate-limit budget); in
-                                         health.json, but not an input of the tree's digest (`build_record`)
+                                         health.json
     download_counts.json, partners.json, source_state.json
 
 Published tree (`--out`, and `--previous` for the last deploy):
     collection.json, partner_details.json, id_map.json, download_counts.json, health.json, schemas/*.json,
     rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, pending/<partner>.json,
     state/sources.json (fingerprints that make the next run incremental), state/published.json (the versions
-    the tree holds, with the digest and outcome of their test summaries), state/build.json (the digest of the
-    build's inputs), state/held/<rid>/<vid>/{rdf.yaml,results.json} (held-back versions: their RDF and our
+    the tree holds, with the digest and outcome of their test summaries),
+    state/held/<rid>/<vid>/{rdf.yaml,results.json} (held-back versions: their RDF and our
     check results, so the next run neither downloads nor checks them again), index.html and the site.
 """
 
@@ -170,10 +170,6 @@ class SiteTree:
     @property
     def published_index(self) -> Path:
         return self.root / "state" / "published.json"
-
-    @property
-    def build_record(self) -> Path:
-        return self.root / "state" / "build.json"
 
     @property
     def held(self) -> Path:

@@ -229,22 +229,29 @@ def test_a_no_change_rerun_fetches_and_rewrites_nothing(world: DemoWorld, tmp_pa
     assert state.read_bytes() == json_bytes(State.load(site).to_json(), indent=None)
 
 
-def test_a_tree_built_from_the_same_inputs_is_left_alone(world: DemoWorld, tmp_path: Path):
+def test_a_build_from_the_same_inputs_writes_nothing_and_a_changed_input_shows(world: DemoWorld, tmp_path: Path):
     site = tmp_path / "site"
     update_and_build(world.settings(out=site, work_dir=tmp_path / "w1"))
     rerun = world.settings(out=site, previous=site, work_dir=tmp_path / "w2")
     update(rerun)
-    assert build(rerun, site=False).unchanged  # the same work files, hub files, settings and compiler
+    build(rerun, site=False)
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()}
+    assert build(rerun, site=False).resources == 6
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*") if p.is_file()} == before
     template = world.hub / "collection_rdf_template.yaml"
     template.write_text(template.read_text().replace("description: ", "description: Changed. ", 1))
-    again = build(rerun, site=False)  # the same work folder, but the template changed: built in full
-    assert not again.unchanged and again.resources == 6
+    (site / "state" / "build.json").write_text("{}")  # an earlier compiler's build record
+    build(rerun, site=False)  # the same work folder, but the template changed
     assert json.loads((site / "collection.json").read_text())["description"].startswith("Changed. ")
-    assert build(rerun, site=False).unchanged
+    assert not (site / "state" / "build.json").exists()
 
 
-def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorld, tmp_path: Path):
-    from collection_compiler.stages.build_record import WORK_INPUTS, WORK_REPORTS
+# What `build` reads of the work folder, besides the RDFs the index names by their sha256.
+BUILD_INPUTS = ("resources.json", "source_state.json", "download_counts.json", "partners.json", "health",
+                "requests", "results", "partner_results", "plan")
+
+
+def test_the_build_reads_no_work_file_beyond_its_inputs(world: DemoWorld, tmp_path: Path):
     from collection_compiler.stages.run import run
 
     full = world.settings(out=tmp_path / "full", work_dir=tmp_path / "work")
@@ -253,7 +260,7 @@ def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorl
     assert {"results", "partner_results", "plan", "ledger"} <= {p.name for p in work.iterdir()}
     copy = tmp_path / "inputs-only"
     copy.mkdir()
-    for name in WORK_INPUTS | WORK_REPORTS | {"rdfs"}:  # and the RDFs, which the index names by their sha256
+    for name in (*BUILD_INPUTS, "rdfs"):
         if (work / name).is_dir():
             shutil.copytree(work / name, copy / name)
         elif (work / name).is_file():
@@ -262,8 +269,8 @@ def test_the_build_reads_no_work_file_beyond_its_recorded_inputs(world: DemoWorl
     assert tree_bytes(tmp_path / "from-copy") == tree_bytes(tmp_path / "full")
 
 
-def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch):
+def test_a_build_that_stopped_half_way_is_completed_by_the_next(world: DemoWorld, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
     from collection_compiler.stages import build as build_stage
 
     settings = world.settings()
@@ -280,10 +287,9 @@ def test_a_build_that_stopped_half_way_leaves_no_record(world: DemoWorld, tmp_pa
     with pytest.raises(OSError, match="disk full"):
         build(settings, site=False)
     assert json.loads((settings.out / "collection.json").read_text())["description"].startswith("Changed. ")
-    assert not SiteTree(settings.out).build_record.exists()
     monkeypatch.undo()
-    template.write_text(original)  # the first build's inputs again: the half-written tree is built in full
-    assert not build(settings, site=False).unchanged
+    template.write_text(original)  # the first build's inputs again
+    build(settings, site=False)
     assert tree_bytes(settings.out) == complete
 
 

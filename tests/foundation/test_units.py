@@ -10,7 +10,7 @@ import pytest
 
 from collection_compiler import settings
 from collection_compiler.adapters import yamlio
-from collection_compiler.adapters.files import id_path, json_bytes
+from collection_compiler.adapters.files import id_path, json_bytes, sha256_bytes, sha256_file
 from collection_compiler.catalogue import ids, nicknames
 from collection_compiler.sources import zenodo
 from collection_compiler.sources.candidates import fingerprint
@@ -164,21 +164,10 @@ def test_a_fingerprint_of_strings_digests_them_as_text_so_earlier_keys_still_mat
     assert fingerprint("a", "b") != fingerprint("a", "c")
 
 
-def test_a_folder_digest_follows_names_and_contents_but_not_bytecode_or_other_folders(tmp_path: Path):
-    from collection_compiler.stages.build_record import folder_digest
-
-    only = frozenset({"a"})
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "x.json").write_text("1")
-    first = folder_digest(tmp_path, only)
-    (tmp_path / "a" / "__pycache__").mkdir()
-    (tmp_path / "a" / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "weights.pt").write_text("x")
-    assert folder_digest(tmp_path, only) == first
-    assert folder_digest(tmp_path) != first  # everything counts without `only`
-    (tmp_path / "a" / "x.json").write_text("2")
-    assert folder_digest(tmp_path, only) != first
-    (tmp_path / "a" / "x.json").write_text("1")
-    (tmp_path / "a" / "x.json").rename(tmp_path / "a" / "y.json")
-    assert folder_digest(tmp_path, only) != first
+def test_the_one_digest_reads_text_as_utf8_and_a_file_as_its_bytes(tmp_path: Path):
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of nothing
+    assert sha256_bytes(b"") == sha256_bytes("") == empty
+    assert sha256_bytes("µ") == sha256_bytes("µ".encode()) != sha256_bytes("µ".encode("latin-1"))
+    big = bytes(range(256)) * 10_000  # more than one read
+    (tmp_path / "f").write_bytes(big)
+    assert sha256_file(tmp_path / "f") == sha256_bytes(big)

@@ -8,9 +8,9 @@ from pathlib import Path
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import write_json
 from collection_compiler.catalogue.results import CheckResult, write_result
+from collection_compiler.catalogue.status import combined_status, row_status
 from collection_compiler.catalogue.summaries import (
     PartnerRecord,
-    combined_status,
     deduplicate,
     partner_lists,
     summarise_version,
@@ -50,6 +50,12 @@ def test_combined_status_rules() -> None:
     assert combined_status(["not-applicable", "not-applicable"]) == "not-applicable"
     assert combined_status(["passed", "failed", "not-applicable"]) == "failed"
     assert combined_status(["valid-format", "passed"]) == "valid-format"
+
+
+def test_a_row_speaks_four_words_and_an_unknown_one_is_a_failure() -> None:
+    assert [row_status(s) for s in ("passed", "valid-format", "not-applicable", "untested")] == [
+        "passed", "passed", "not-applicable", "untested"]
+    assert row_status("<script>") == "failed"
 
 
 def test_dedup_keeps_first_and_distinguishes_versions() -> None:

@@ -130,16 +130,15 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def sha256_bytes(data: bytes | str) -> str:
+    """The project's one digest: sha256 in hex (text is hashed as UTF-8)."""
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """`sha256_bytes` of a file's content, read in chunks (weights can be large)."""
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -10,10 +10,11 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator
+
+from collection_compiler.adapters.files import write_bytes_atomic
 
 SCHEMA_PACKAGE = "collection_compiler"
 SCHEMA_FOLDER = "schemas"
@@ -42,8 +43,6 @@ def load_schema(name: str) -> Draft202012Validator:
     """The compiled validator of a shipped schema. Formats are not asserted (date-time rejects naive times).
 
     The schemas themselves are checked against the metaschema by the tests, not on every start."""
-    from jsonschema import Draft202012Validator
-
     return Draft202012Validator(schema_document(name))
 
 
@@ -57,8 +56,6 @@ def is_valid(name: str, data: Any) -> bool:
 
 def publish_schemas(target: Path) -> list[Path]:
     """Copy every shipped schema into the site's `schemas/` folder (byte for byte, deterministic)."""
-    from collection_compiler.adapters.files import write_bytes_atomic
-
     written = []
     for name in schema_names():
         path = target / (name + SUFFIX)

@@ -5,13 +5,9 @@ published `rdf.yaml`. A resource id and a nickname name the newest published ver
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any
 
-
-class IdMapEntry(TypedDict):
-    """`bioimageio.spec`'s `LightHttpFileDescr`: where the RDF is and its sha256 (checked on download)."""
-    source: str
-    sha256: str
+from collection_compiler.catalogue.records import IdMapEntry
 
 
 def id_map(published: Mapping[str, list[dict[str, Any]]], index: Mapping[str, dict[str, Any]],

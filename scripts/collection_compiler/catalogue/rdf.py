@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -139,8 +138,3 @@ def entry_fields(rdf: dict[str, Any]) -> dict[str, Any]:
     bio = (rdf.get("config") or {}).get("bioimageio") or {}
     entry.update({k: bio[k] for k in BIOIMAGEIO_ENTRY_FIELDS if bio.get(k) is not None})
     return yamlio.json_safe(entry)
-
-
-def entry_fields_of_file(path: Path) -> dict[str, Any]:
-    """`entry_fields` of a materialised RDF on disk (one this compiler wrote, read back as it wrote it)."""
-    return entry_fields(yamlio.load_mapping(path.read_bytes(), str(path)))

@@ -9,13 +9,13 @@ from the previous deploy instead of checking an unchanged version again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.catalogue.status import combined_status
 from collection_compiler.layout import SiteTree, WorkDir
 
 
@@ -109,18 +109,3 @@ def _held_back_result(previous: Path | None, rid: str, vid: str, checker: str, c
         if (result.checker, result.checker_version, result.rdf_sha256) == (checker, checker_version, rdf_sha256):
             return result
     return None
-
-
-def combined_status(statuses: Iterable[str]) -> str:
-    """failed if any failed; untested if none; not-applicable if all are; valid-format if any; else passed."""
-    statuses = list(statuses)
-    if not statuses:
-        return "untested"
-    if "failed" in statuses:
-        return "failed"
-    relevant = [s for s in statuses if s != "not-applicable"]
-    if not relevant:
-        return "not-applicable"
-    if "valid-format" in relevant:
-        return "valid-format"
-    return "passed"

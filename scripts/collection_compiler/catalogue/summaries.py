@@ -3,25 +3,25 @@
 This is the one place that defines both files. It merges our own check results (`work/results/…`, one
 `CheckResult` per checker) with the partner sub-summaries gathered by `collection gather`
 (`work/partner_results/<partner>/<rid>/<vid>/summaries.json`), deduplicates them, and derives one headline
-status from our own tests plus one status per tester. `not-applicable` never counts as failed.
+status from our own tests plus one status per tester (the rule: `catalogue.status`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from collection_compiler.adapters import yamlio
-from collection_compiler.adapters.files import json_bytes, json_text, read_json, write_text_atomic
-from collection_compiler.catalogue.results import CheckResult, combined_status, read_results
+from collection_compiler.adapters.files import json_bytes, json_text, read_json, sha256_bytes, write_text_atomic
+from collection_compiler.catalogue.records import SummaryRow, TestSummary, VersionSummary
+from collection_compiler.catalogue.results import CheckResult, read_results
+from collection_compiler.catalogue.status import combined_status, row_status
 from collection_compiler.layout import SiteTree, WorkDir
 
 OUR_TESTER = "bioimageio"
 SUMMARY_FORMAT = 1  # bump when the files change for the same inputs
-ROW_STATUSES = ("passed", "failed", "not-applicable", "untested")
 MAX_ERROR_CHARS = 1000
 # Fields that identify a sub-summary for deduplication (plus every `*_version` field).
 _DEDUP_FIELDS = ("name", "status", "error", "warnings", "rdf_sha256")
@@ -49,15 +49,6 @@ class PartnerRecord:
     def to_json(self) -> dict[str, Any]:
         return {"partner_id": self.partner_id, "repository": self.repository, "commit": self.commit,
                 "folder": self.folder, "recovered": self.recovered, "summaries": self.summaries}
-
-
-# statuses ------------------------------------------------------------------------------------------------
-
-def row_status(status: str) -> str:
-    """summary.json speaks four words: a valid format is a pass of that tester's checks."""
-    if status == "valid-format":
-        return "passed"
-    return status if status in ROW_STATUSES else "failed"
 
 
 # deduplication -------------------------------------------------------------------------------------------
@@ -126,7 +117,7 @@ def _versions(subs: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
 # building ------------------------------------------------------------------------------------------------
 
 def build_test_summary(rdf_sha256: str, ours: Sequence[CheckResult],
-                       partners: Sequence[PartnerRecord]) -> dict[str, Any]:
+                       partners: Sequence[PartnerRecord]) -> TestSummary:
     """The test_summary.yaml document (plain data, deterministic order)."""
     tests: dict[str, list[dict[str, Any]]] = {OUR_TESTER: deduplicate(s for r in ours for s in r.sub_summaries())}
     statuses = {OUR_TESTER: combined_status(r.status for r in ours)}
@@ -141,7 +132,7 @@ def build_test_summary(rdf_sha256: str, ours: Sequence[CheckResult],
         tester_versions[record.partner_id] = {"commit": record.commit, **_versions(subs)}
         if stale:
             stale_testers.append(record.partner_id)
-    summary: dict[str, Any] = {
+    summary: TestSummary = {
         "rdf_sha256": rdf_sha256,
         "status": statuses[OUR_TESTER],
         "statuses": statuses,
@@ -164,9 +155,9 @@ def _version_key(value: str) -> tuple[Any, ...]:
 
 def build_rows(rdf_sha256: str, summary_link: str, ours: Sequence[CheckResult],
                partners: Sequence[PartnerRecord], expected_partners: Iterable[str],
-               git_base: str) -> dict[str, Any]:
+               git_base: str) -> VersionSummary:
     """The summary.json document: one row per tester/tool, for the site."""
-    rows = [{"tester": OUR_TESTER, "tool": r.checker, "version": r.checker_version,
+    rows: list[SummaryRow] = [{"tester": OUR_TESTER, "tool": r.checker, "version": r.checker_version,
              "status": row_status(r.status), "error": _first_error(r.details), "link": summary_link,
              "stale": r.rdf_sha256 != rdf_sha256} for r in ours]
     if not ours:
@@ -186,7 +177,7 @@ def build_rows(rdf_sha256: str, summary_link: str, ours: Sequence[CheckResult],
     return {"rdf_sha256": rdf_sha256, "status": combined_status(r.status for r in ours), "rows": rows}
 
 
-def _untested_row(tester: str, link: str | None) -> dict[str, Any]:
+def _untested_row(tester: str, link: str | None) -> SummaryRow:
     return {"tester": tester, "tool": tester, "version": None, "status": "untested", "error": None,
             "link": link, "stale": False}
 
@@ -223,7 +214,7 @@ def summarise_version(site: SiteTree, work: WorkDir, rid: str, vid: str, rdf_sha
     """`write_version_summaries`, also returning the inputs digest the two files are keyed on."""
     partner_ids, expected = partner_lists(published_partners, resource_type)
     link = _summary_link(site_url, rid, vid)
-    digest = _with_files(_parameters_digest(rdf_sha256, expected, link, git_base), work, rid, vid, partner_ids)
+    digest = _inputs_digest(_parameters(rdf_sha256, expected, link, git_base), work, rid, vid, partner_ids)
     known = read_json(site.summary_json(rid, vid))
     if isinstance(known, dict) and known.get("inputs_sha256") == digest and site.test_summary(rid, vid).is_file():
         return digest, known["outcome"]  # nothing that goes into the two files changed: neither is read nor written
@@ -255,20 +246,21 @@ def summary_inputs_digest(rid: str, vid: str, rdf_sha256: str, expected: list[st
     """The digest `summarise_version` keys the files of a version without result or partner files on: made of
     the parameters alone, so a build tells unchanged versions in memory. `expected`: the second list of
     `partner_lists` for the version's type."""
-    return _parameters_digest(rdf_sha256, expected, _summary_link(site_url, rid, vid), git_base).hexdigest()
+    return sha256_bytes(_parameters(rdf_sha256, expected, _summary_link(site_url, rid, vid), git_base))
 
 
-def _parameters_digest(rdf_sha256: str, expected: list[str], link: str, git_base: str) -> Any:
-    return hashlib.sha256(json_bytes([SUMMARY_FORMAT, [rdf_sha256, expected, link, git_base]], indent=None))
+def _parameters(rdf_sha256: str, expected: list[str], link: str, git_base: str) -> bytes:
+    return json_bytes([SUMMARY_FORMAT, [rdf_sha256, expected, link, git_base]], indent=None)
 
 
-def _with_files(digest: Any, work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str]) -> str:
-    """`digest` (of the parameters) completed with the version's result files and partner records."""
+def _inputs_digest(parameters: bytes, work: WorkDir, rid: str, vid: str, partner_ids: Sequence[str]) -> str:
+    """The digest of the parameters followed by the version's result files and partner records."""
+    parts = [parameters]
     folder = work.results_dir(rid, vid)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        parts.append(path.name.encode() + b"\0" + path.read_bytes())
     for partner_id in partner_ids:
         path = work.partner_result(partner_id, rid, vid)
         if path.is_file():
-            digest.update(partner_id.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+            parts.append(partner_id.encode() + b"\0" + path.read_bytes())
+    return sha256_bytes(b"".join(parts))

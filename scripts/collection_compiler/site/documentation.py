@@ -3,11 +3,10 @@ previous deploy while the URL and the RDF are unchanged, then rendered and sanit
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
-from collection_compiler.adapters.files import write_text_atomic
+from collection_compiler.adapters.files import sha256_bytes, write_text_atomic
 from collection_compiler.adapters.http import FetchError, HttpClient
 from collection_compiler.settings import Settings
 from collection_compiler.site.model import Resource
@@ -21,7 +20,7 @@ MAX_DOC_BYTES = 1_000_000
 
 
 def _key(url: str, rdf_sha256: str) -> str:
-    return hashlib.sha256(f"{url}\n{rdf_sha256}".encode()).hexdigest()
+    return sha256_bytes(f"{url}\n{rdf_sha256}")
 
 
 def fetch_documentation(resources: list[Resource], out: Path, previous: Path | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -12,13 +11,11 @@ from typing import Any
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import sha256_bytes
 from collection_compiler.catalogue import ids
+from collection_compiler.catalogue.status import row_status
 from collection_compiler.layout import SiteTree
 from collection_compiler.site.safety import one_line, safe_url, text, text_list
 
 log = logging.getLogger(__name__)
-
-STATUSES = ("passed", "failed", "not-applicable", "untested")
-
 
 @dataclass
 class TestRow:
@@ -32,7 +29,9 @@ class TestRow:
 
 FACTS = "site-cache/rdf-facts.json"  # {"salt", "rdfs": {sha256 of rdf.yaml: the fields needed before rendering}}
 FACT_KEYS = ("covers", "documentation", "links", "training_data")
-_YAMLIO_FILE = yamlio.__file__ or ""
+# Facts are only as good as the code that extracted them: change the salt when `_facts` or the YAML loader would
+# find something else in the same bytes, and every RDF is read again.
+FACTS_SALT = "facts-2"
 
 
 @dataclass
@@ -115,12 +114,12 @@ def read_tree(out: Path) -> Tree:
         raise FileNotFoundError(f"{tree.collection}: missing or not a JSON object; build it before the site")
     entries = collection.get("collection") if isinstance(collection.get("collection"), list) else []
     known = _read_json(out / FACTS)
-    known = known.get("rdfs") if isinstance(known, dict) and known.get("salt") == facts_salt() else None
+    known = known.get("rdfs") if isinstance(known, dict) and known.get("salt") == FACTS_SALT else None
     known = {k: v for k, v in known.items() if isinstance(v, dict)} if isinstance(known, dict) else {}
     resources = [r for r in (_resource(tree, e, known) for e in entries) if r is not None]
     resources.sort(key=lambda r: r.rid)
     health = _read_json(tree.health)
-    facts = {"salt": facts_salt(), "rdfs": {v.rdf_sha256: v.facts for r in resources for v in r.versions}}
+    facts = {"salt": FACTS_SALT, "rdfs": {v.rdf_sha256: v.facts for r in resources for v in r.versions}}
     return Tree(collection, resources, _partners(tree, collection), health if isinstance(health, dict) else {}, facts)
 
 
@@ -171,19 +170,13 @@ def _version(tree: SiteTree, rid: str, vid: str, known: dict[str, dict[str, Any]
             log.warning("%s", e)
             return None
         facts = _facts(parsed)
-    summary = _read_json(tree.summary_json(rid, vid))
-    rows = _rows(summary) if isinstance(summary, dict) else _rows_from_test_summary(tree, rid, vid)
-    status = one_line(summary.get("status"), 40) if isinstance(summary, dict) else _overall(rows)
+    summary = _read_json(tree.summary_json(rid, vid))  # written by the build beside test_summary.yaml
+    summary = summary if isinstance(summary, dict) else {}
+    rows, status = _rows(summary), one_line(summary.get("status"), 40)
     return Version(vid=vid, rdf_sha256=sha, rows=rows, status=status or "untested",
                    created=one_line(facts.get("created"), 40), version_name=one_line(facts.get("version_name"), 100),
                    doi=one_line(facts.get("doi"), 200), facts=facts, source=data, origin=str(path),
                    parsed=parsed)
-
-
-@functools.cache
-def facts_salt() -> str:
-    """Facts are only as good as the code that extracted them: this module's and the YAML loader's."""
-    return sha256_bytes(Path(__file__).read_bytes() + Path(_YAMLIO_FILE).read_bytes())[:32]
 
 
 def _facts(rdf: dict[str, Any]) -> dict[str, Any]:
@@ -232,47 +225,16 @@ def _config_bioimageio(rdf: dict[str, Any]) -> dict[str, Any]:
     return bio if isinstance(bio, dict) else {}
 
 
-def _status(value: Any) -> str:
-    value = one_line(value, 40)
-    return value if value in STATUSES else ("passed" if value == "valid-format" else "untested")
-
-
 def _rows(summary: dict[str, Any]) -> list[TestRow]:
     rows = []
     for row in summary.get("rows") if isinstance(summary.get("rows"), list) else []:
         if not isinstance(row, dict) or not one_line(row.get("tester"), 100):
             continue
         rows.append(TestRow(tester=one_line(row.get("tester"), 100), tool=one_line(row.get("tool"), 100),
-                            status=_status(row.get("status")), version=one_line(row.get("version"), 100),
-                            error=text(row.get("error"), 5000), link=safe_url(row.get("link"))))
+                            status=row_status(one_line(row.get("status"), 40)),
+                            version=one_line(row.get("version"), 100), error=text(row.get("error"), 5000),
+                            link=safe_url(row.get("link"))))
     return sorted(rows, key=lambda r: (r.tester != "bioimageio.core", r.tester, r.tool))
-
-
-def _rows_from_test_summary(tree: SiteTree, rid: str, vid: str) -> list[TestRow]:
-    """Fallback when summary.json is absent: one row per tester of test_summary.yaml."""
-    path = tree.test_summary(rid, vid)
-    try:
-        summary = yamlio.load_mapping(path.read_bytes(), str(path))
-    except FileNotFoundError:
-        return []
-    except yamlio.YamlLoadError as e:
-        log.warning("%s", e)
-        return []
-    tests = summary.get("tests") if isinstance(summary.get("tests"), dict) else {}
-    rows = []
-    for tester, subs in tests.items():
-        subs = [s for s in subs if isinstance(s, dict)] if isinstance(subs, list) else []
-        statuses = [_status(s.get("status")) for s in subs]
-        failed = [s for s in subs if _status(s.get("status")) == "failed"]
-        status = "failed" if failed else ("passed" if "passed" in statuses else (statuses or ["untested"])[0])
-        error = "\n".join(f"{one_line(s.get('name'), 200)}: {text(s.get('error'), 2000)}" for s in failed)
-        rows.append(TestRow(one_line(tester, 100), one_line(tester, 100), status, "", error, None))
-    return sorted(rows, key=lambda r: (r.tester != "bioimageio.core", r.tester))
-
-
-def _overall(rows: list[TestRow]) -> str:
-    statuses = {r.status for r in rows}
-    return "failed" if "failed" in statuses else ("passed" if "passed" in statuses else "untested")
 
 
 def authors(value: Any) -> list[dict[str, str | None]]:

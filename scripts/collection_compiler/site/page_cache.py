@@ -14,12 +14,11 @@ stops half-way still leaves a list of every file it may have written, and render
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from collection_compiler.adapters.files import read_json, write_json
+from collection_compiler.adapters.files import read_json, sha256_bytes, write_json
 from collection_compiler.catalogue import ids
 
 PATH = "site-cache/pages.json"
@@ -28,7 +27,7 @@ FORMAT = 1
 
 def digest(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return sha256_bytes(text)[:32]
 
 
 def _plain(value: Any) -> Any:
@@ -43,7 +42,7 @@ def salt(template_dirs: list[Path], code_dir: Path, site: dict[str, Any]) -> str
     searched = [(folder, pattern) for folder in template_dirs for pattern in ("*.html", "*.json")]
     for folder, pattern in (*searched, (code_dir, "*.py")):
         for path in sorted(folder.glob(pattern)):
-            parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+            parts.append(f"{path.name}:{sha256_bytes(path.read_bytes())}")
     parts.append(digest(site))
     return digest(parts)
 

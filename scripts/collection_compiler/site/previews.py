@@ -8,7 +8,6 @@ and the URL-to-file index is carried over from the previous deploy, so an unchan
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import multiprocessing
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from collection_compiler.adapters.files import read_json, write_bytes_atomic, write_json
+from collection_compiler.adapters.files import read_json, sha256_bytes, write_bytes_atomic, write_json
 from collection_compiler.adapters.http import FetchError, HttpClient
 from collection_compiler.settings import Settings
 from collection_compiler.site.model import Resource
@@ -58,7 +57,7 @@ class VersionPreviews:
 
 
 def _key(url: str, axes: str) -> str:
-    return hashlib.sha256(f"{VERSION}\n{url}\n{axes}".encode()).hexdigest()[:32]
+    return sha256_bytes(f"{VERSION}\n{url}\n{axes}")[:32]
 
 
 def read_array(data: bytes) -> np.ndarray:
@@ -216,7 +215,7 @@ def _safe_name(name: object) -> bool:
 def _fetch(client: HttpClient, url: str, axes: str, folder: Path, settings: Settings) -> dict[str, object] | None:
     try:
         data = client.get(url, max_bytes=settings.max_preview_bytes, untrusted=True).content  # a URL an RDF names
-        name = hashlib.sha256(VERSION.encode() + axes.encode() + b"\n" + data).hexdigest()[:32] + ".png"
+        name = sha256_bytes(VERSION.encode() + axes.encode() + b"\n" + data)[:32] + ".png"
         if not (folder / name).is_file():  # the same tensor published twice is drawn once
             png, width, height = render_png(read_array(data), axes)
             write_bytes_atomic(folder / name, png)

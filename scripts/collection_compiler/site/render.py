@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import logging
-import multiprocessing
 import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,20 +14,18 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from collection_compiler.adapters.files import id_path, json_text, write_bytes_atomic, write_text_atomic
+from collection_compiler.adapters.files import id_path, json_text, sha256_bytes, write_bytes_atomic, write_text_atomic
 from collection_compiler.settings import Settings
 from collection_compiler.site import citation, page_cache, pages
 from collection_compiler.site.documentation import fetch_documentation
 from collection_compiler.site.feed import feed_entries
-from collection_compiler.site.model import FACTS, Resource, Tree, read_tree
+from collection_compiler.site.model import FACTS, Resource, Tree, Version, read_tree
 from collection_compiler.site.previews import VersionPreviews, build_previews
 from collection_compiler.site.prune import prune, remove_listed
 from collection_compiler.site.safety import one_line, safe_url, text
 from collection_compiler.site.search_index import build_index
 from collection_compiler.site.thumbnails import build_thumbnails
 from collection_compiler.site.wording import HUB_TESTER, STATUS_WORDS, plural, tested, tested_row
-
-log = logging.getLogger(__name__)
 
 MAX_COVERS = 3
 
@@ -99,7 +95,7 @@ def _not_found_page(env: jinja2.Environment, out: Path, site: dict[str, Any], se
 
 
 def _csp_hash(source: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
+    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_bytes(source))).decode()
 
 
 def _write(env: jinja2.Environment, template: str, path: Path, **context: Any) -> None:
@@ -170,16 +166,22 @@ def _partner(details: dict[str, Any], thumbs: dict[str, str]) -> dict[str, Any]:
             "contact": one_line(details.get("contact"), 200)}
 
 
-_JOB: tuple[Any, ...] | None = None  # what forked workers render (inherited, not pickled)
-PARALLEL_FROM = 300  # below this, starting processes costs more than it saves
+@dataclass(frozen=True)
+class _PageContext:
+    """What every resource page shares, besides the resource itself."""
+    env: jinja2.Environment
+    out: Path
+    site: dict[str, Any]
+    known: set[str]  # every resource id in the collection: links to them become internal
+    thumbs: dict[str, list[str]]
+    docs: dict[tuple[str, str], str]
+    previews: dict[tuple[str, str], VersionPreviews]
 
 
 def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource], site: dict[str, Any],
                         thumbs: dict[str, list[str]], docs: dict[tuple[str, str], str],
                         previews: dict[tuple[str, str], VersionPreviews]) -> None:
-    """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered, split over
-    the cores with forked workers (Linux), else in-process."""
-    global _JOB
+    """Resource pages: stale ones removed, unchanged ones skipped (`page_cache`), the rest rendered."""
     cache = page_cache.PageCache(out, page_cache.salt(template_dirs(settings), Path(__file__).parent, site))
     listing = {r.rid: {"digest": cache.old_digest(r.rid), "versions": [v.vid for v in r.versions]}
                for r in resources if r.versions}
@@ -189,38 +191,21 @@ def _all_resource_pages(settings: Settings, out: Path, resources: list[Resource]
     else:
         prune(out / "resources", expected)
     cache.save(listing)  # before rendering: a build that stops half-way still lists every page it may write
-    workers = min(os.cpu_count() or 1, 8)
-    todo = [r for r in resources if r.versions]
-    _JOB = (settings, out, todo, {r.rid for r in resources}, site, thumbs, docs, previews, workers, listing)
-    try:
-        if workers > 1 and len(todo) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                shares = pool.map(_render_share, range(workers))
-        else:
-            shares = [_render_share(share) for share in range(workers)]
-    finally:
-        _JOB = None
-    for share in shares:
-        for rid, digest in share.items():
-            listing[rid]["digest"] = digest
+    context = _PageContext(environment(settings), out, site, {r.rid for r in resources}, thumbs, docs, previews)
+    for resource in resources:
+        if resource.versions:
+            listing[resource.rid]["digest"] = _render_if_changed(context, resource, listing[resource.rid])
     cache.save(listing)
 
 
-def _render_share(share: int) -> dict[str, str]:
-    """Render every `workers`-th resource from `share` on; returns {rid: digest of its inputs}."""
-    assert _JOB is not None
-    settings, out, resources, known, site, thumbs, docs, previews, workers, listing = _JOB
-    env = environment(settings)
-    digests = {}
-    for resource in resources[share::workers]:
-        rid = resource.rid
-        inputs = _page_inputs(resource, known, thumbs.get(rid, []), docs, previews)
-        digests[rid] = page_cache.digest(inputs)
-        files = page_cache.page_file_names(str(out), rid, listing[rid]["versions"])
-        if digests[rid] == listing[rid]["digest"] and all(os.path.isfile(f) for f in files):
-            continue  # same inputs, files in place: the page would come out byte for byte the same
-        _resource_pages(env, out, resource, site, known, thumbs.get(rid, []), docs, previews)
-    return digests
+def _render_if_changed(context: _PageContext, resource: Resource, listed: dict[str, Any]) -> str:
+    """Render a resource's pages unless their inputs are those of the files in place; returns the inputs' digest."""
+    thumbs = context.thumbs.get(resource.rid, [])
+    digest = page_cache.digest(_page_inputs(resource, context.known, thumbs, context.docs, context.previews))
+    files = page_cache.page_file_names(str(context.out), resource.rid, listed["versions"])
+    if digest != listed["digest"] or not all(os.path.isfile(f) for f in files):
+        _resource_pages(context, resource)
+    return digest
 
 
 def _page_inputs(resource: Resource, known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
@@ -233,52 +218,37 @@ def _page_inputs(resource: Resource, known: set[str], thumbs: list[str], docs: d
                           pages.linked(v.facts.get("training_data"), known)] for v in resource.versions]}
 
 
-# A version's page is rendered once and written at two depths (the resource page shows the latest version):
-# these markers stand for the relative prefixes and are replaced per copy. Texts never hold NUL (safety.text).
-ROOT, HERE, VDIR = "\x00R\x00", "\x00H\x00", "\x00V\x00"
-
-
-def _resource_pages(env: jinja2.Environment, out: Path, resource: Resource, site: dict[str, Any],
-                    known: set[str], thumbs: list[str], docs: dict[tuple[str, str], str],
-                    previews: dict[tuple[str, str], VersionPreviews]) -> list[Path]:
-    written: list[Path] = []
-    base = id_path(out / "resources", resource.rid)
+def _resource_pages(context: _PageContext, resource: Resource) -> None:
+    """Each version's page, citation files, and the resource's own page (its latest version, one folder up)."""
+    base = id_path(context.out / "resources", resource.rid)
     depth = resource.rid.count("/") + 2
-    versions = [{"vid": v.vid, "name": v.version_name, "created": v.created[:10], "status": v.status}
-                for v in resource.versions]
-    common = {"site": site, "resource": resource, "entry": _entry_view(resource), "versions": versions,
-              "root": ROOT, "here": HERE, "vdir": VDIR, "thumbs": thumbs}
-    template = env.get_template("resource.html")
+    common = {"site": context.site, "resource": resource, "entry": _entry_view(resource),
+              "thumbs": context.thumbs.get(resource.rid, []),
+              "versions": [{"vid": v.vid, "name": v.version_name, "created": v.created[:10], "status": v.status}
+                           for v in resource.versions]}
+    template = context.env.get_template("resource.html")
     for position, version in enumerate(resource.versions):
-        rdf_path = f"rdfs/{resource.rid}/{version.vid}"
-        rdf_url = f"{site['url']}/{rdf_path}/rdf.yaml"
-        page_url = f"{site['url']}/resources/{resource.rid}/{version.vid}/index.html"
-        context = {**common, "version": pages.version_view(resource, version, known), "latest": position == 0,
-                   "rdf_path": rdf_path, "rdf_url": rdf_url,
-                   "documentation": docs.get((resource.rid, version.vid), ""),
-                   "previews": previews.get((resource.rid, version.vid)),
-                   "downloads": pages.package_links(resource, version),
-                   "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"],
-                                              site["partner_docs"]),
-                   "get_it": pages.get_it(resource, version),
-                   "bibtex": citation.bibtex(resource, version, page_url),
-                   "cff": citation.cff(resource, version, page_url)}
-        html = template.render(**context)
+        page = {**common, **_version_context(context, resource, version), "latest": position == 0}
         vdir = base / version.vid  # vid checked by model.read_tree
-        files = {vdir / "index.html": _place(html, "../" * (depth + 1), "../", ""),
-                 vdir / "citation.bib": context["bibtex"], vdir / "CITATION.cff": context["cff"]}
+        write_text_atomic(vdir / "index.html", template.render(page, root="../" * (depth + 1), here="../", vdir=""))
+        write_text_atomic(vdir / "citation.bib", page["bibtex"])
+        write_text_atomic(vdir / "CITATION.cff", page["cff"])
         if position == 0:
-            files[base / "index.html"] = _place(html, "../" * depth, "", f"{version.vid}/")
-        for path, content in files.items():
-            write_text_atomic(path, content)
-        written += files
-    if not resource.versions:
-        log.warning("%s: no readable version; no page written", resource.rid)
-    return written
+            write_text_atomic(base / "index.html",
+                              template.render(page, root="../" * depth, here="", vdir=f"{version.vid}/"))
 
 
-def _place(html: str, root: str, here: str, vdir: str) -> str:
-    return html.replace(ROOT, root).replace(HERE, here).replace(VDIR, vdir)
+def _version_context(context: _PageContext, resource: Resource, version: Version) -> dict[str, Any]:
+    site, key = context.site, (resource.rid, version.vid)
+    rdf_path = f"rdfs/{resource.rid}/{version.vid}"
+    rdf_url = f"{site['url']}/{rdf_path}/rdf.yaml"
+    page_url = f"{site['url']}/resources/{resource.rid}/{version.vid}/index.html"
+    return {"version": pages.version_view(resource, version, context.known), "rdf_path": rdf_path,
+            "rdf_url": rdf_url, "documentation": context.docs.get(key, ""), "previews": context.previews.get(key),
+            "downloads": pages.package_links(resource, version),
+            "snippets": pages.snippets(resource, version, rdf_url, site["partner_names"], site["partner_docs"]),
+            "get_it": pages.get_it(resource, version),
+            "bibtex": citation.bibtex(resource, version, page_url), "cff": citation.cff(resource, version, page_url)}
 
 
 def _entry_view(resource: Resource) -> dict[str, Any]:

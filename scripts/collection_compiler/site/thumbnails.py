@@ -3,7 +3,6 @@ of the format written, reused from the previous deploy when the cover URL is unc
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import shutil
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from collection_compiler.adapters.files import read_json, write_bytes_atomic, write_json
+from collection_compiler.adapters.files import read_json, sha256_bytes, write_bytes_atomic, write_json
 from collection_compiler.adapters.http import FetchError, HttpClient
 from collection_compiler.settings import Settings
 from collection_compiler.site.prune import prune
@@ -58,7 +57,7 @@ def make_thumbnail(data: bytes) -> tuple[bytes, str]:
 
 
 def _name(url: str, ext: str) -> str:
-    return f"{hashlib.sha256(url.encode()).hexdigest()[:32]}.{ext}"
+    return f"{sha256_bytes(url)[:32]}.{ext}"
 
 
 def build_thumbnails(urls: list[str], out: Path, previous: Path | None, settings: Settings) -> dict[str, str]:

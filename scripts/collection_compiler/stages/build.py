@@ -2,17 +2,16 @@
 
 collection.json, rdfs/<rid>/<vid>/{rdf.yaml,test_summary.yaml,summary.json}, partner_details.json, id_map.json,
 download_counts.json, health.json, schemas/, pending/, state/sources.json, state/published.json, then the HTML
-site. Unchanged files are not rewritten; versions no longer published are removed (no orphans). A tree already
-built from the same inputs is left as it is (`state/build.json`, see `build_record`).
+site. Unchanged files are not rewritten; versions no longer published are removed (no orphans).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import shutil
+import typing
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -20,18 +19,17 @@ from typing import Any
 from collection_compiler.adapters import yamlio
 from collection_compiler.adapters.files import link_atomic, publish_file, read_json, write_bytes_atomic, write_json
 from collection_compiler.adapters.jsonschemas import publish_schemas
-from collection_compiler.adapters.parallel import cpu_map
 from collection_compiler.catalogue import held_back as held_back_versions
-from collection_compiler.catalogue import ids, rdf, results
+from collection_compiler.catalogue import ids, results
 from collection_compiler.catalogue.id_map import id_map
 from collection_compiler.catalogue.partners import load_registrations
+from collection_compiler.catalogue.records import CollectionDocument, CollectionEntry, HealthDocument, PartnerDetails
 from collection_compiler.catalogue.state import read_published
 from collection_compiler.catalogue.summaries import partner_lists, summarise_version, summary_inputs_digest
 from collection_compiler.catalogue.templates import Publication, collection_root, load_template
 from collection_compiler.layout import SiteTree, WorkDir
 from collection_compiler.settings import Settings
 from collection_compiler.sources.partners import with_display_defaults
-from collection_compiler.stages import build_record
 from collection_compiler.stages.plan import publish_pending
 from collection_compiler.validation.validator import CHECKER as STATIC_CHECKER
 
@@ -59,12 +57,10 @@ class BuildReport:
     unpublished: int
     removed: int
     expected: bool = True
-    unchanged: bool = False  # the tree was already built from the same inputs: nothing was written
 
     def summary(self) -> str:
-        same = " (unchanged: already built from the same inputs)" if self.unchanged else ""
         return (f"build: {self.resources} resources, {self.versions} versions published, "
-                f"{self.unpublished} held back, {self.removed} removed{same}")
+                f"{self.unpublished} held back, {self.removed} removed")
 
 
 # ---- what to publish -------------------------------------------------------------------------------------
@@ -99,23 +95,14 @@ def published_versions(resource: dict[str, Any], publication: Publication, work:
 
 # ---- files per version -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _PublishContext:
-    """What every version's job shares: sent to each worker once per batch of jobs, not once per version."""
-    tree: SiteTree
-    work: WorkDir
-    registrations: list[Any]
-    settings: Settings
-
-
-def _publish_version(context: _PublishContext, job: tuple[str, str, str, str]) -> list[Any]:
-    """Link one version's RDF and write its test summaries (run on worker processes for large collections).
-    Returns its `state/published.json` record: [summary inputs digest, outcome]."""
-    rid, vid, rdf_sha256, resource_type = job
-    settings = context.settings
-    link_atomic(context.work.version_rdf(rid, vid, settings.previous), context.tree.rdf(rid, vid))
-    params = {"resource_type": resource_type, "site_url": settings.site_url, "git_base": settings.git_base}
-    return list(summarise_version(context.tree, context.work, rid, vid, rdf_sha256, context.registrations, **params))
+def _publish_version(tree: SiteTree, work: WorkDir, settings: Settings, registrations: list[Any], rid: str,
+                     version: dict[str, Any], resource_type: str) -> list[Any]:
+    """Link one version's RDF and write its test summaries. Returns its `state/published.json` record:
+    [summary inputs digest, outcome]."""
+    vid = version["version_id"]
+    link_atomic(work.version_rdf(rid, vid, settings.previous), tree.rdf(rid, vid))
+    return list(summarise_version(tree, work, rid, vid, version["rdf_sha256"], registrations,
+                                  resource_type=resource_type, site_url=settings.site_url, git_base=settings.git_base))
 
 
 def versions_with_partner_results(work: WorkDir) -> set[str]:
@@ -139,24 +126,18 @@ def publish_versions(tree: SiteTree, work: WorkDir, published: dict[str, list[di
     registrations = load_registrations(settings.repo_root)[0]
     with_files = checked | versions_with_partner_results(work)
     records: dict[str, list[Any]] = {}
-    jobs, keys = [], []
-    expected_by_type: dict[str, list[str]] = {}
     for rid, versions in published.items():
         resource_type = index[rid]["type"]
-        if resource_type not in expected_by_type:
-            expected_by_type[resource_type] = partner_lists(registrations, resource_type)[1]
+        expected = partner_lists(registrations, resource_type)[1]
         for v in versions:
-            key, sha = f"{rid}/{v['version_id']}", v["rdf_sha256"]
+            key = f"{rid}/{v['version_id']}"
             known = held.get(key)
             if known and key not in with_files and known[0] == summary_inputs_digest(
-                    rid, v["version_id"], sha, expected_by_type[resource_type], site_url=settings.site_url,
+                    rid, v["version_id"], v["rdf_sha256"], expected, site_url=settings.site_url,
                     git_base=settings.git_base):
                 records[key] = known
-                continue
-            jobs.append((rid, v["version_id"], sha, resource_type))
-            keys.append(key)
-    publish = functools.partial(_publish_version, _PublishContext(tree, work, registrations, settings))
-    records.update(zip(keys, cpu_map(publish, jobs, settings.concurrency), strict=True))
+            else:
+                records[key] = _publish_version(tree, work, settings, registrations, rid, v, resource_type)
     return records
 
 
@@ -201,21 +182,13 @@ def _clean_entry(entry: dict[str, Any], resource: dict[str, Any]) -> dict[str, A
     return entry
 
 
-def _entry(work: WorkDir, settings: Settings, rid: str, version: dict[str, Any]) -> dict[str, Any]:
-    """A published version's collection.json fields: the work index holds those of each resource's newest version;
-    an older one's (when a newer version is held back) are read back from its materialised RDF."""
-    if "entry" in version:
-        return version["entry"] or {}
-    return rdf.entry_fields_of_file(work.version_rdf(rid, version["version_id"], settings.previous))
-
-
 def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[str, Any], settings: Settings,
-                       extra_links: dict[str, list[str]], work: WorkDir) -> list[dict[str, Any]]:
+                       extra_links: dict[str, list[str]]) -> list[CollectionEntry]:
     """One entry per resource: its newest published version's RDF fields (extracted by update) and ours."""
-    entries = []
+    entries: list[CollectionEntry] = []
     for rid, versions in published.items():
         resource = index[rid]
-        entry = _clean_entry(dict(_entry(work, settings, rid, versions[0])), resource)
+        entry = _clean_entry(dict(versions[0]["entry"]), resource)
         added = [link for link in extra_links.get(rid, []) if link not in entry.get("links", [])]
         if added:
             entry["links"] = [*entry.get("links", []), *added]
@@ -226,23 +199,24 @@ def collection_entries(published: dict[str, list[dict[str, Any]]], index: dict[s
             "versions": [v["version_id"] for v in versions],
             "download_count": resource.get("download_count") or 0,
         })
-        entries.append(entry)
+        entries.append(typing.cast(CollectionEntry, entry))
     entries.sort(key=lambda e: (-e["download_count"], e["id"]))
     return entries
 
 
 def _partners_with_defaults(partners: list[dict[str, Any]], index: dict[str, Any],
-                            published: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+                            published: dict[str, list[dict[str, Any]]]) -> list[PartnerDetails]:
     types: dict[str, set[str]] = {}
     for rid in published:
         resource = index[rid]
         if resource.get("partner_id"):
             types.setdefault(resource["partner_id"], set()).add(resource["type"])
-    return [with_display_defaults(p, sorted(types.get(p.get("id"), ()))) for p in partners]
+    return [typing.cast(PartnerDetails, with_display_defaults(p, sorted(types.get(p.get("id"), ()))))
+            for p in partners]
 
 
-def collection_document(template: dict[str, Any], entries: list[dict[str, Any]], partners: list[dict[str, Any]],
-                        published: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def collection_document(template: dict[str, Any], entries: list[CollectionEntry], partners: list[PartnerDetails],
+                        published: dict[str, list[dict[str, Any]]]) -> CollectionDocument:
     root = yamlio.json_safe(collection_root(template))  # entries, partners and counts are JSON-safe already
     types = {e["id"]: e["type"] for e in entries}
     n_resources = Counter(types.values())
@@ -252,13 +226,13 @@ def collection_document(template: dict[str, Any], entries: list[dict[str, Any]],
     root["config"] = {**root["config"], "partners": partners, "n_resources": dict(sorted(n_resources.items())),
                       "n_resource_versions": dict(sorted(n_versions.items()))}
     root["collection"] = entries
-    return root
+    return typing.cast(CollectionDocument, root)
 
 
 # ---- other published files -------------------------------------------------------------------------------
 
-def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dict[str, list[dict[str, Any]]],
-                    held_back: list[str]) -> dict[str, Any]:
+def health_document(work: WorkDir, entries: list[CollectionEntry], published: dict[str, list[dict[str, Any]]],
+                    held_back: list[str]) -> HealthDocument:
     stages = {p.stem: read_json(p) for p in sorted((work.root / "health").glob("*.json"))}
     update = stages.get("update") or {}
     sources = dict(update.get("sources") or {})
@@ -282,6 +256,14 @@ def health_document(work: WorkDir, entries: list[dict[str, Any]], published: dic
     }
 
 
+def write_health(tree: SiteTree, health: HealthDocument) -> None:
+    """health.json, unless only the run's request counts changed: they differ from run to run and alone never
+    warrant a deploy commit."""
+    old = read_json(tree.health, default=None)
+    if not (isinstance(old, dict) and {**old, "requests": None} == {**health, "requests": None}):
+        write_json(tree.health, health)
+
+
 def _render_site(site: SiteTree, settings: Settings) -> None:
     from collection_compiler.site import render_site
 
@@ -291,18 +273,11 @@ def _render_site(site: SiteTree, settings: Settings) -> None:
 # ---- the stage -------------------------------------------------------------------------------------------
 
 def build(settings: Settings, site: bool = True) -> BuildReport:
-    """The published tree (and the HTML site), unless the tree was already built from the same inputs (see
-    `build_record`)."""
-    work, tree = WorkDir(settings.work_dir), SiteTree(settings.out)
-    inputs = build_record.inputs_digest(settings, work)
-    done = build_record.matching(tree, inputs)
-    if done is not None:
-        report = BuildReport(done.resources, done.versions, done.unpublished, 0, done.expected, unchanged=True)
-    else:
-        build_record.forget(tree)
-        report = _build_tree(settings, work, tree)
-        build_record.remember(tree, build_record.BuildRecord(inputs, report.resources, report.versions,
-                                                             report.unpublished, report.expected))
+    """The published tree, then the HTML site. Unchanged versions are not read again (`state/published.json`) and
+    unchanged files are not rewritten, so a build from the same inputs changes nothing."""
+    tree = SiteTree(settings.out)
+    report = _build_tree(settings, WorkDir(settings.work_dir), tree)
+    (tree.root / "state" / "build.json").unlink(missing_ok=True)  # an older compiler's build record: nothing reads it
     if site:
         _render_site(tree, settings)
     return report
@@ -327,16 +302,16 @@ def _build_tree(settings: Settings, work: WorkDir, tree: SiteTree) -> BuildRepor
     records = publish_versions(tree, work, published, index, settings, held or {}, checked)
     extra_links: dict[str, list[str]] = {}
     for rid, versions in published.items():
-        newest = records[f"{rid}/{versions[0]['version_id']}"][1]
+        _, newest = records[f"{rid}/{versions[0]['version_id']}"]  # [summary inputs digest, outcome]
         # an application link counts only where that application is a published resource
         extra_links[rid] = [link for link in newest["links"] if link in published]
     removed = remove_orphans(tree, before, {(rid, v["version_id"]) for rid, vs in published.items() for v in vs})
-    entries = collection_entries(published, index, settings, extra_links, work)
+    entries = collection_entries(published, index, settings, extra_links)
     write_json(tree.collection, collection_document(template, entries, partners, published))
     write_json(tree.partner_details, partners)
     write_json(tree.id_map, id_map(published, index, settings.site_url))
     publish_file(work.download_counts, tree.download_counts)
-    write_json(tree.health, health_document(work, entries, published, held_back))
+    write_health(tree, health_document(work, entries, published, held_back))
     held_back_versions.keep(tree, work, held_back, settings.previous)
     publish_file(work.source_state, tree.source_state)
     write_json(tree.published_index, dict(sorted(records.items())), indent=None)

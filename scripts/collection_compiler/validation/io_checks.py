@@ -5,7 +5,6 @@ Every download is size-capped (`Settings.max_download_bytes`); URLs go through t
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import threading
@@ -17,6 +16,7 @@ from urllib.parse import urljoin
 
 import numpy as np
 
+from collection_compiler.adapters.files import sha256_bytes
 from collection_compiler.adapters.http import FetchError, HttpClient
 from collection_compiler.settings import Settings
 from collection_compiler.validation.common_checks import Collector, as_dict, as_list
@@ -222,7 +222,7 @@ def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http
             reason = e.reason if isinstance(e, FetchError) else str(e)
             out.warn(loc, f"could not check {source}: {reason}", WARNING, UNCHECKED)
             continue
-        actual = hashlib.sha256(content).hexdigest()
+        actual = sha256_bytes(content)
         if sha and sha.strip().lower() != actual:
             out.error(loc, f"sha256 mismatch: described {sha.strip()}, file has {actual}", "sha256_mismatch")
         if loc[0] == "documentation" and not VALIDATION_HEADING.search(content.decode("utf-8", "replace")):

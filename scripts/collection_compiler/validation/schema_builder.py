@@ -385,13 +385,17 @@ def _sub_summary() -> S:
     return obj({"name": STR, "status": STATUS, "error": {"type": ["string", "object", "null"]},
                 "errors": lst(issue), "warnings": {"type": ["array", "object", "null"]},
                 "traceback": {"type": ["array", "string", "null"]}, "nested_errors": {"type": ["object", "null"]},
-                "loc": lst({"type": ["string", "integer"]}), "source_name": STR},
+                "loc": lst({"type": ["string", "integer"]}), "source_name": STR,
+                "checker": STR, "checker_version": STR},  # ours: what produced it (`catalogue.results`)
                ("name", "status"), extra=True)
 
 
 def test_summary() -> S:
-    return {**obj({"rdf_sha256": STR, "status": STATUS, "tests": {"type": "object",
-                                                               "additionalProperties": lst(ref("sub_summary"))}},
+    by_tester = {"type": "object", "additionalProperties": lst(ref("sub_summary"))}
+    return {**obj({"rdf_sha256": STR, "status": STATUS, "tests": by_tester,
+                   "statuses": {"type": "object", "additionalProperties": STR},
+                   "tester_versions": {"type": "object", "additionalProperties": {"type": "object"}},
+                   "stale_testers": lst(STR), "bioimageio_spec_version": STR, "bioimageio_core_version": STR},
                   ("status", "tests"), extra=True), "$defs": {"sub_summary": _sub_summary()}}
 
 
