@@ -124,11 +124,7 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if any(r.status == "failed" for r in results) else 0
     entry = _entry(args) or {}
     _warn_missing_runtimes([str(entry.get("weight_format"))])
-    try:
-        result = stage.run_matrix_entry(settings, entry, _options(args, settings))
-    except SandboxUnavailable as e:
-        print(f"collection test: {e}", file=sys.stderr)
-        return 2
+    result = stage.run_matrix_entry(settings, entry, _options(args, settings))  # no sandbox: the CLI says so
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
 

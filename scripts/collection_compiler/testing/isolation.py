@@ -20,6 +20,8 @@ import shutil
 import subprocess
 import sys
 
+from collection_compiler.errors import CollectionError
+
 TOOL = "bwrap"
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 UNAVAILABLE = ("bubblewrap (`bwrap`) is not installed or cannot create namespaces on this machine, so untrusted "
@@ -28,7 +30,7 @@ UNAVAILABLE = ("bubblewrap (`bwrap`) is not installed or cannot create namespace
                "COLLECTION_ALLOW_UNSANDBOXED_MODELS=1")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(CollectionError):
     """No working bubblewrap: model code is refused (a problem of the machine, not of the model)."""
 
 
