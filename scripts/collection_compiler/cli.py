@@ -147,9 +147,12 @@ def _report_error(error: Exception, verbose: int) -> int:
 
 def _known_error(error: Exception) -> errors.CollectionError | None:
     """Errors of input or environment that other modules raise as their own types, as a `CollectionError`."""
+    from collection_compiler.adapters.http import FetchError
     from collection_compiler.adapters.yamlio import YamlLoadError
     from collection_compiler.catalogue.ids import UnsafeIdError
 
+    if isinstance(error, FetchError):  # its message names the URL and what the service answered
+        return errors.CollectionError(str(error), hint="check the network, the service and its token")
     if isinstance(error, YamlLoadError):  # its message names the file (and line and column)
         return errors.CollectionError(str(error), hint="fix the file")
     if isinstance(error, UnsafeIdError):  # an id from input that would not be a safe path
