@@ -15,14 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from collection_compiler.testing.isolation import SandboxUnavailable
 __all__ = ["DEVICES", "Limits", "SandboxUnavailable", "TestOptions", "Worker", "child_environment", "discard",
            "start_worker"]
 DEVICES = ("auto", "cpu", "cuda")
-POLL_S = 0.05
+POLL_S = 0.05  # seconds between looks at the resident memory of a CUDA worker
 ENV_ALLOWED = {"PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                "OPENBLAS_NUM_THREADS", "SYSTEMROOT"}
 ENV_ALLOWED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_")
@@ -196,43 +194,21 @@ def _children(pid: int) -> list[int]:
 def _watch(process: subprocess.Popen[bytes], limits: Limits, rlimited: bool) -> str | None:
     """Wait for the child; kill its group on timeout or (where RLIMIT_AS is not used) excess memory."""
     deadline = time.monotonic() + limits.timeout_s
-    with _exit_waiter(process) as wait:
-        while process.poll() is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                kill_group(process)
-                return "timeout"
-            if not rlimited and _rss_bytes(process.pid) > limits.memory_bytes:
-                kill_group(process)
-                return "memory"
-            wait(left if rlimited else min(left, POLL_S))
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            kill_group(process)
+            return "timeout"
+        if not rlimited and _rss_bytes(process.pid) > limits.memory_bytes:
+            kill_group(process)
+            return "memory"
+        try:
+            process.wait(left if rlimited else min(left, POLL_S))
+            break
+        except subprocess.TimeoutExpired:
+            continue
     kill_group(process)  # anything the model left running in the group goes too
     return None
-
-
-@contextlib.contextmanager
-def _exit_waiter(process: subprocess.Popen[bytes]) -> Iterator[Callable[[float], None]]:
-    """A `wait(seconds)` that returns as soon as the child exits (through a pidfd on Linux), so a finished
-    test is noticed at once rather than at the next poll; without a pidfd it sleeps one poll interval."""
-    fd = None
-    if process.returncode is None:  # not reaped yet, so the pid is still the child's
-        with contextlib.suppress(AttributeError, OSError):
-            fd = os.pidfd_open(process.pid)
-    poller = select.poll()
-    if fd is not None:
-        poller.register(fd, select.POLLIN)
-
-    def wait(seconds: float) -> None:
-        if fd is None:
-            time.sleep(min(seconds, POLL_S))
-        else:
-            poller.poll(max(1, int(min(seconds, 60.0) * 1000)))
-
-    try:
-        yield wait
-    finally:
-        if fd is not None:
-            os.close(fd)
 
 
 def _read_result(path: Path) -> dict[str, Any] | None:
