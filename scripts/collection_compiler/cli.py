@@ -1,24 +1,25 @@
 """The `collection` command: one entry point, kebab-case subcommands.
 
 Each subcommand lives in its own module exposing `configure(parser)` and `main(args, settings) -> int`;
-modules are imported only when their command runs, so `collection test` starts fast. This module is the boundary
-where errors meet people (`errors`): exit 0 done, 1 done with failures or nothing built, 2 usage error; a
-`CollectionError` is one line on stderr, anything else a bug with its traceback and a request to report it.
+only the module of the command asked for is imported (the others pull in git, jinja2 or the validator). This
+module is the boundary where errors meet people (`errors`): exit 0 done, 1 done with failures or nothing built,
+2 usage error; a `CollectionError` is one line on stderr, anything else a bug with its traceback and a request
+to report it.
 """
 
 from __future__ import annotations
 
-import gc
+import argparse
 import importlib
+import logging
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import Any
 
-from collection_compiler import __version__
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which `collection test` waits for
-if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+from collection_compiler import __version__, errors, progress
+from collection_compiler import settings as settings_module
+from collection_compiler.helptext import Formatter, epilog, setting_names, show_help
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("collection_compiler.stages.update", "fetch Zenodo and partner sources into the work folder"),
@@ -71,20 +72,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 # Commands that show their own progress (per stage) or none (a server that runs until stopped).
 OWN_PROGRESS = {"run", "demo", "serve"}
-# Commands whose slowest step needs nothing but the command line: `start_early(argv)` takes it before the
-# parser, settings and the command's own imports load, and the command finds its result in `args.early`.
-EARLY_STARTS: dict[str, str] = {"test": "collection_compiler.testing.launch"}
-
-
 EPILOG = ("exit status: 0 done, 1 done with failures (or nothing built), 2 usage error.\n"
           "Settings shared by many commands: collection help settings")
 
 
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    import argparse
-
-    from collection_compiler.helptext import Formatter
-
     parser = argparse.ArgumentParser(
         prog="collection", description=f"Collection compiler of the BioImage Model Zoo ({__version__})",
         epilog=EPILOG, formatter_class=Formatter)
@@ -100,9 +92,6 @@ def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentPars
 
 
 def _add_command(sub: Any, name: str) -> None:
-    from collection_compiler import settings as settings_module
-    from collection_compiler.helptext import Formatter, epilog, setting_names
-
     module_name, help_text = COMMANDS[name]
     names = setting_names(COMMAND_SETTINGS.get(name))
     command_parser = sub.add_parser(name, help=help_text, description=help_text, formatter_class=Formatter)
@@ -114,40 +103,12 @@ def _add_command(sub: Any, name: str) -> None:
     command_parser.set_defaults(_module=module)
 
 
-def _command_name(argv: Sequence[str]) -> str | None:
-    return next((a for a in argv if not a.startswith("-")), None)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; `argv` None means the process's own command line (the process ends after this)."""
-    if argv is None:
-        try:
-            return main(sys.argv[1:])
-        finally:
-            # The interpreter's final collections would walk every object the command imported (~40 ms after
-            # the validator's imports); frozen, they skip them. Not for calls with an argv (tests): they go on.
-            gc.freeze()
-    argv = list(argv)
-    name = _command_name(argv)
-    early = _start_early(name, argv)
-    try:
-        return _run(name, argv, early)
-    finally:
-        if early is not None:
-            early.close()  # a no-op once the command took it
-
-
-def _start_early(name: str | None, argv: list[str]) -> Any:
-    module = EARLY_STARTS.get(name or "")
-    return importlib.import_module(module).start_early(argv) if module else None
-
-
-def _run(name: str | None, argv: list[str], early: Any) -> int:
-    from collection_compiler import errors
-
+    """Run a command; `argv` None means the process's own command line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     verbose = argv.count("-v") + argv.count("--verbose") + 2 * argv.count("-vv")
     try:
-        return _parse_and_run(name, argv, early)
+        return _parse_and_run(argv)
     except KeyboardInterrupt:
         print("collection: interrupted", file=sys.stderr)
         return errors.EXIT_INTERRUPTED
@@ -155,36 +116,23 @@ def _run(name: str | None, argv: list[str], early: Any) -> int:
         return _report_error(e, verbose)
 
 
-def _parse_and_run(name: str | None, argv: list[str], early: Any) -> int:
-    import logging
-
-    from collection_compiler import settings as settings_module
-
+def _parse_and_run(argv: list[str]) -> int:
+    name = next((a for a in argv if not a.startswith("-")), None)
     # Import only the module of the command asked for; `--help` without a command lists them all.
-    parser = build_parser([name] if name in COMMANDS else None)
-    args = parser.parse_args(argv)
+    args = build_parser([name] if name in COMMANDS else None).parse_args(argv)
     if args.command == "help":
-        from collection_compiler.helptext import show_help
-
         return show_help(args.topic, build_parser)
-    args.early = early
     # people read `warning: …`; with -v the logger's name says which module spoke
     detail = "%(levelname)s %(name)s: %(message)s" if args.verbose else "%(levelname)s: %(message)s"
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format=detail, stream=sys.stderr)
     settings = settings_module.from_args(args)
     if args.command in OWN_PROGRESS:
         return int(args._module.main(args, settings) or 0)
-    from collection_compiler import progress
-
     with progress.stage(args.command):  # on a terminal: the elapsed time while the command works
         return int(args._module.main(args, settings) or 0)
 
 
 def _report_error(error: Exception, verbose: int) -> int:
-    import traceback
-
-    from collection_compiler import errors
-
     known = error if isinstance(error, errors.CollectionError) else _known_error(error)
     if known is None:
         traceback.print_exc()
@@ -197,12 +145,14 @@ def _report_error(error: Exception, verbose: int) -> int:
     return known.exit_code
 
 
-def _known_error(error: Exception) -> Any:
+def _known_error(error: Exception) -> errors.CollectionError | None:
     """Errors of input or environment that other modules raise as their own types, as a `CollectionError`."""
-    from collection_compiler import errors
+    from collection_compiler.adapters.http import FetchError
     from collection_compiler.adapters.yamlio import YamlLoadError
     from collection_compiler.catalogue.ids import UnsafeIdError
 
+    if isinstance(error, FetchError):  # its message names the URL and what the service answered
+        return errors.CollectionError(str(error), hint="check the network, the service and its token")
     if isinstance(error, YamlLoadError):  # its message names the file (and line and column)
         return errors.CollectionError(str(error), hint="fix the file")
     if isinstance(error, UnsafeIdError):  # an id from input that would not be a safe path

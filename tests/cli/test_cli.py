@@ -180,6 +180,18 @@ def test_usage_errors_exit_2_with_one_line(collection: Run) -> None:
     bad_setting = collection("plan", env={"COLLECTION_CONCURRENCY": "many"})
     assert bad_setting.returncode == 2
     assert "COLLECTION_CONCURRENCY: 'many' is not a valid int" in bad_setting.stderr
+    no_repository = collection("review-prs", env={"GITHUB_REPOSITORY": ""})
+    assert no_repository.returncode == 2 and "GITHUB_REPOSITORY is not set" in no_repository.stderr
+    assert len(no_repository.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_service_is_one_line_not_a_bug(collection: Run, dead_url: str, tmp_path: Path) -> None:
+    report = tmp_path / "checks.md"
+    report.write_text("all passed\n", "utf-8")
+    result = collection("review-prs", "--pr-comment", str(report), "--head-sha", "a" * 40, "--github-api", dead_url,
+                        "--http-retries", "0", env={"GITHUB_REPOSITORY": "owner/hub"})
+    assert result.returncode == 1 and "This is a bug" not in result.stderr
+    assert result.stderr.startswith("collection: error: ") and "check the network" in result.stderr
 
 
 def test_verbose_adds_the_traceback_of_a_known_error(collection: Run) -> None:

@@ -16,7 +16,7 @@ from collection_compiler.adapters import yamlio
 from collection_compiler.settings import Settings
 from collection_compiler.stages.test import test_source as run_test
 from collection_compiler.testing import isolation
-from collection_compiler.testing.launch import child_environment
+from collection_compiler.testing.sandbox import child_environment
 from collection_compiler.testing.tester import TestOptions
 
 pytestmark = pytest.mark.skipif(isolation.working_tool() is None, reason="bubblewrap cannot run here")

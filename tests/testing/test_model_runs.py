@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from collection_compiler import cli
 from collection_compiler.adapters import yamlio
 from collection_compiler.stages import test as testing_cli
 from collection_compiler.stages.test import test_source as run_test
-from collection_compiler.testing import launch, static, tester
+from collection_compiler.testing import static, tester
 from collection_compiler.testing.sandbox import Limits
 from collection_compiler.testing.tester import TestOptions, detail_name
 
@@ -159,28 +158,23 @@ def test_model_code_sees_no_secrets(model_copy, settings, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["passes", "fails validation", "no such source"])
-def test_the_early_worker_never_outlives_the_command(case, model_copy, settings, monkeypatch):
-    """With --weight-format the worker starts before anything else loads; when the command returns, its process
-    has ended and its scratch folder is gone, whether it ran the test or validation failed or the source is
-    missing. No second worker starts."""
-    events, workers, validate, start_early = [], [], static.static_validation, launch.start_early
+def test_the_worker_never_outlives_the_command(case, model_copy, settings, monkeypatch):
+    """The worker starts once the description is read and loads its runtime while the description is validated;
+    when the command returns, its process has ended and its scratch folder is gone, whether it ran the test or
+    validation failed. A source that cannot be read starts none."""
+    events, workers, validate, start_worker = [], [], static.static_validation, tester.start_worker
 
-    def early(argv):
-        events.append("start worker")
-        workers.append(start_early(argv))
+    def starting(weight_format, options):
+        events.append(f"start {weight_format}")
+        workers.append(start_worker(weight_format, options))
         return workers[-1]
-
-    def start_worker(weight_format, options):
-        events.append("start another worker")
-        return tester.start_worker(weight_format, options)
 
     def validation(*args, **kwargs):
         events.append("validate")
         return validate(*args, **kwargs)
 
-    monkeypatch.setattr(launch, "start_early", early)
-    monkeypatch.setattr(testing_cli, "start_worker", start_worker)
-    monkeypatch.setattr(tester, "start_worker", start_worker)
+    monkeypatch.setattr(testing_cli, "start_worker", starting)
+    monkeypatch.setattr(tester, "start_worker", starting)
     monkeypatch.setattr(static, "static_validation", validation)
     rdf = model_copy("single05")
     if case == "fails validation":
@@ -189,5 +183,6 @@ def test_the_early_worker_never_outlives_the_command(case, model_copy, settings,
     code = cli.main(["test", source, "--weight-format", "onnx", "--device", "cpu", "--no-io",
                      "--work-dir", str(settings.work_dir)])
     assert code == (0 if case == "passes" else 1)
-    assert events == ["start worker"] + ([] if case == "no such source" else ["validate"])
-    assert workers[0].process.poll() is not None and not Path(workers[0].scratch).exists()
+    assert events == ([] if case == "no such source" else ["start onnx", "validate"])
+    for worker in workers:
+        assert worker.process.poll() is not None and not worker.scratch.exists()

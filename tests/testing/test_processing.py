@@ -55,10 +55,9 @@ def test_sigmoid_and_softmax():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_in_place_sigmoid_and_zero_mean_unit_variance_are_bit_identical_to_the_formulas(dtype):
-    """Verdicts must not move: the in-place arithmetic gives exactly the plain formulas' values."""
-    x = RNG.normal(0.0, 8.0, (1, 3, 200, 300)).astype(dtype)  # several blocks, the last one partial
-    assert x.size > 2 * processing.BLOCK and x.size % processing.BLOCK
+def test_sigmoid_and_zero_mean_unit_variance_are_bit_identical_to_the_formulas(dtype):
+    """Verdicts must not move: float64 arithmetic rounded once to the input's float type."""
+    x = RNG.normal(0.0, 8.0, (1, 3, 200, 300)).astype(dtype)
     before = x.copy()
     sigmoid = run([{"op": "sigmoid", "kwargs": {}}], x)
     zmuv = run([{"op": "zero_mean_unit_variance", "kwargs": {"axes": ["y", "x"], "eps": 1e-6}}], x)
@@ -187,23 +186,3 @@ def test_bad_description_names_the_field():
     rdf["test_outputs"] = []
     with pytest.raises(DescriptionError, match="test_outputs"):
         read_plan(rdf)
-
-
-@pytest.mark.parametrize("size", [0, 1, processing.BLOCK, 5 * processing.BLOCK + 7])
-def test_blocks_cover_every_element_once(size):
-    hits = np.zeros(size, dtype=np.int64)
-
-    def work(block: slice) -> None:
-        hits[block] += 1
-
-    processing.for_blocks(size, work)
-    assert (hits == 1).all()
-
-
-def test_an_error_in_any_block_reaches_the_caller():
-    def work(block: slice) -> None:
-        if block.start == 3 * processing.BLOCK:
-            raise ValueError("block 3")
-
-    with pytest.raises(ValueError, match="block 3"):
-        processing.for_blocks(5 * processing.BLOCK, work)

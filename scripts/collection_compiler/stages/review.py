@@ -19,7 +19,6 @@ import base64
 import logging
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from collection_compiler.adapters.files import read_json, write_json
 from collection_compiler.adapters.http import FetchError, HttpClient
 from collection_compiler.catalogue import ids
 from collection_compiler.catalogue.results import read_results
+from collection_compiler.errors import CollectionError, UsageError
 from collection_compiler.layout import WorkDir
 from collection_compiler.settings import Settings
 
@@ -46,7 +46,7 @@ _GITHUB_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
 
-class ReviewError(RuntimeError):
+class ReviewError(CollectionError):
     pass
 
 
@@ -418,17 +418,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     repository = os.environ.get("GITHUB_REPOSITORY", "")
     if not repository and not args.dry_run:
-        print("review-prs: GITHUB_REPOSITORY is not set", file=sys.stderr)
-        return 1
-    try:
-        if args.pr_comment:
-            text = read_report(args.pr_comment, args.run_url)
-            print(sticky_comment(settings, repository, args.head_sha or "", text))
-            return 0
-        records = review_prs(settings, repository, args.dry_run)
-    except (ReviewError, FetchError, OSError) as e:
-        print(f"review-prs: {e}", file=sys.stderr)
-        return 1
+        raise UsageError("GITHUB_REPOSITORY is not set", hint="set it to owner/name, or pass --dry-run")
+    if args.pr_comment:
+        text = read_report(args.pr_comment, args.run_url)
+        print(sticky_comment(settings, repository, args.head_sha or "", text))
+        return 0
+    records = review_prs(settings, repository, args.dry_run)  # a ReviewError or FetchError ends at the CLI boundary
     for record in records:
         _report(record, args.dry_run)
     if not records:

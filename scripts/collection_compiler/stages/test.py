@@ -6,9 +6,8 @@
     collection test --resource-id R --version-id V --weight-format F
     collection test --all                                          the whole matrix, in order
 
-Imports stay light: model runtimes are loaded only in the sandboxed worker process, and a test of a given
-SOURCE and --weight-format starts that process before anything else loads (`launch.start_early`, called by
-`cli`), so the worker's start overlaps this process's own.
+Model runtimes are loaded only in the sandboxed worker process, which starts as soon as the description is read
+and loads its runtime while this process validates the description and fetches its files.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from collection_compiler import __version__
 from collection_compiler.errors import MissingRuntime, UsageError
 from collection_compiler.settings import Settings
 from collection_compiler.testing.description import KNOWN_FORMATS
-from collection_compiler.testing.launch import Launched, resolve_device
 from collection_compiler.testing.runtimes import all_missing, missing_runtimes
 from collection_compiler.testing.sandbox import (
     DEVICES,
@@ -73,12 +71,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("give a SOURCE, --matrix, --matrix-entry or --all", hint="e.g. collection test rdf.yaml")
     if args.weight_format:
         _require_runtimes([args.weight_format])
-    options = _options(args, settings)
-    worker = _early_worker(getattr(args, "early", None), args.weight_format, options)
-    if worker is None and args.weight_format:  # before the validator and YAML imports: the runtime loads meanwhile
-        worker = _start_ahead(args.weight_format, options)
-    summary = test_source(args.source, settings, options, args.weight_format, perform_io=not args.no_io,
-                          worker=worker)
+    summary = test_source(args.source, settings, _options(args, settings), args.weight_format,
+                          perform_io=not args.no_io)
     if args.summary:
         from collection_compiler.adapters.files import json_text, write_text_atomic
 
@@ -110,13 +104,6 @@ def _start_ahead(weight_format: str, options: TestOptions) -> Worker | None:
         return None
 
 
-def _early_worker(early: Launched | None, weight_format: str | None, options: TestOptions) -> Worker | None:
-    """The worker `cli` started from the command line, if the parsed arguments ask for the same one."""
-    if early is None or early.weight_format != weight_format or early.device != resolve_device(options.device):
-        return None
-    return Worker(early, options.limits)
-
-
 def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
     from collection_compiler.adapters.files import json_text, write_text_atomic
     from collection_compiler.stages.report import test_line
@@ -137,11 +124,7 @@ def _pipeline(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if any(r.status == "failed" for r in results) else 0
     entry = _entry(args) or {}
     _warn_missing_runtimes([str(entry.get("weight_format"))])
-    try:
-        result = stage.run_matrix_entry(settings, entry, _options(args, settings))
-    except SandboxUnavailable as e:
-        print(f"collection test: {e}", file=sys.stderr)
-        return 2
+    result = stage.run_matrix_entry(settings, entry, _options(args, settings))  # no sandbox: the CLI says so
     _print_details(result.details)
     return 1 if result.status == "failed" else 0
 
@@ -172,11 +155,9 @@ def _entry(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def test_source(source: str, settings: Settings, options: TestOptions, weight_format: str | None = None,
-                perform_io: bool = True, worker: Worker | None = None) -> dict[str, Any]:
-    """Static validation, then (if it passes) one dynamic test per weights format; a summary dict.
-
-    `worker`: one started early by the caller; it is used or discarded here, never left running."""
-    started: dict[str, Worker | None] = {worker.weight_format: worker} if worker is not None else {}
+                perform_io: bool = True) -> dict[str, Any]:
+    """Static validation, then (if it passes) one dynamic test per weights format; a summary dict."""
+    started: dict[str, Worker | None] = {}
     try:
         return _test_source(source, settings, options, weight_format, perform_io, started)
     finally:
@@ -204,7 +185,7 @@ def _test_source(source: str, settings: Settings, options: TestOptions, weight_f
             _require_runtimes([weight_format] if weight_format else weight_formats(opened.rdf))
         # The first format's worker loads its runtime while we validate; it runs no model code until given a job.
         first = weight_format or next(iter(weight_formats(opened.rdf)), None)
-        if first and first not in started and opened.rdf.get("type") == "model":
+        if first and opened.rdf.get("type") == "model":
             started[first] = _start_ahead(first, options)
         ok, details = static_validation(opened.rdf, source=opened.name, root=root,
                                         perform_io=perform_io and opened.root.package is None,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from collection_compiler.testing.launch import RUNNABLE
-
+# the weights formats this tester runs (`runtimes` names the module each needs)
+RUNNABLE = ("onnx", "pytorch_state_dict", "torchscript")
 NOT_APPLICABLE = {
     "keras_hdf5": "Keras HDF5 weights are not run by this tester (it has no TensorFlow runtime)",
     "tensorflow_saved_model_bundle": "TensorFlow SavedModel weights are not run by this tester "

@@ -9,8 +9,6 @@ folder, the only place it can write. GPU device nodes are bound where present, s
 
 `--die-with-parent` follows the thread that started bubblewrap: a worker must be started by a thread that
 outlives it (the test stage and `collection test` start them from the thread that waits for them).
-
-Like `launch`, this imports nothing beyond the standard library's process basics: it runs before the CLI loads.
 """
 
 from __future__ import annotations
@@ -22,6 +20,8 @@ import shutil
 import subprocess
 import sys
 
+from collection_compiler.errors import CollectionError
+
 TOOL = "bwrap"
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
 UNAVAILABLE = ("bubblewrap (`bwrap`) is not installed or cannot create namespaces on this machine, so untrusted "
@@ -30,7 +30,7 @@ UNAVAILABLE = ("bubblewrap (`bwrap`) is not installed or cannot create namespace
                "COLLECTION_ALLOW_UNSANDBOXED_MODELS=1")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(CollectionError):
     """No working bubblewrap: model code is refused (a problem of the machine, not of the model)."""
 
 
@@ -52,8 +52,7 @@ def working_tool() -> str | None:
     tool = shutil.which(TOOL)
     if tool is None:
         return None
-    true = shutil.which("true")  # rather than Python where it can: the probe is on `collection test`'s start-up path
-    probe = [tool, *namespace_arguments("/"), "--", *([true] if true else [sys.executable, "-I", "-S", "-c", ""])]
+    probe = [tool, *namespace_arguments("/"), "--", sys.executable, "-I", "-S", "-c", ""]
     try:
         done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -9,8 +9,6 @@ per-sample and the per-dataset statistics over the given axes.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,35 +19,6 @@ Tensors = dict[str, np.ndarray]
 
 class ProcessingError(ValueError):
     pass
-
-
-BLOCK = 1 << 16  # elements: a block's float64 temporaries (512 KiB each) stay in the CPU cache
-MAX_THREADS = 4
-
-
-def for_blocks(size: int, work: Callable[[slice], None]) -> None:
-    """Call `work(block)` for consecutive slices covering range(size), on up to one thread per core: numpy
-    releases the GIL in its loops, and element-wise results do not depend on the split."""
-    blocks = [slice(start, start + BLOCK) for start in range(0, size, BLOCK)]
-    threads = min(len(blocks), MAX_THREADS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1)
-    errors: list[BaseException] = []
-
-    def run(share: list[slice]) -> None:
-        try:
-            for block in share:
-                work(block)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread below
-            errors.append(e)
-
-    helpers = [threading.Thread(target=run, args=(blocks[i::threads],), daemon=True) for i in range(1, threads)]
-    for helper in helpers:
-        helper.start()
-    run(blocks[0::max(threads, 1)])
-    for helper in helpers:
-        helper.join()
-    if errors:
-        raise errors[0]
 
 
 def _reduce_axes(axis_ids: list[str], axes: list[str] | None, where: str) -> tuple[int, ...]:
@@ -111,22 +80,9 @@ def scale_linear(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Co
 
 
 def sigmoid(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context) -> np.ndarray:
-    """Bit for bit 1 / (1 + exp(-x)) in float64, rounded to x's float type; block by block over the cores
-    (float64 exp of a large output is the slowest step of a test after the inference)."""
+    """1 / (1 + exp(-x)) in float64, rounded to x's float type."""
     x = _float(x)
-    out = np.empty(x.shape, dtype=x.dtype)
-    x_flat, out_flat = x.reshape(-1), out.reshape(-1)
-
-    def work(block: slice) -> None:
-        y = x_flat[block].astype(np.float64)
-        np.negative(y, out=y)
-        np.exp(y, out=y)
-        y += 1.0
-        np.divide(1.0, y, out=y)
-        out_flat[block] = y
-
-    for_blocks(x_flat.size, work)
-    return out
+    return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(x.dtype)
 
 
 def softmax(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context) -> np.ndarray:
@@ -141,9 +97,7 @@ def zero_mean_unit_variance(x: np.ndarray, axis_ids: list[str], kw: dict[str, An
     ref = ctx.stats_source(ctx.tensor_id).astype(np.float64)
     mean, std = ref.mean(axis=reduce, keepdims=True), ref.std(axis=reduce, keepdims=True)
     x = _float(x)
-    y = x - mean  # float64, divided in place
-    y /= std + float(kw.get("eps", 1e-6))
-    return _same_float(y, x)
+    return _same_float((x - mean) / (std + float(kw.get("eps", 1e-6))), x)
 
 
 def fixed_zero_mean_unit_variance(x: np.ndarray, axis_ids: list[str], kw: dict[str, Any], ctx: Context

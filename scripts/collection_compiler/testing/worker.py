@@ -134,7 +134,7 @@ def preimport(weight_format: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`JOB RESULT`, or `--serve FORMAT DEVICE`: load the runtime, then read `JOB RESULT` from stdin. The job's
+    """`JOB RESULT`, or `--serve FORMAT`: load the runtime, then read `JOB RESULT` from stdin. The job's
     limits apply before any of its code runs (importing the runtime is not the model's code)."""
     if argv[0] == "--serve":
         weight_format = argv[1]

@@ -159,45 +159,59 @@ def _read_all(read: Callable[[str], bytes], targets: list[str], budget_s: float)
         return dict(results)
 
 
-def file_refs(d: Dispatched) -> Iterator[tuple[Loc, str, str | None]]:
-    """(loc, source, expected sha256) of every file a description names."""
+FileRef = tuple[Loc, str, str | None]  # (loc, source, expected sha256)
+
+
+def file_refs(d: Dispatched) -> Iterator[FileRef]:
+    """(loc, source, expected sha256) of every file a description names, in the order of its fields."""
     data = d.data
-
-    def descr(loc: Loc, value: Any, sha: Any = None) -> Iterator[tuple[Loc, str, str | None]]:
-        if isinstance(value, dict):
-            sha, value, loc = value.get("sha256"), value.get("source"), (*loc, "source")
-        if isinstance(value, str) and value:
-            yield loc, value, sha if isinstance(sha, str) else None
-
-    yield from descr(("documentation",), data.get("documentation"))
+    yield from _ref(("documentation",), data.get("documentation"))
     for i, c in enumerate(as_list(data.get("covers"))):
-        yield from descr(("covers", i), c)
+        yield from _ref(("covers", i), c)
     attachments = data.get("attachments")
     files = as_dict(attachments).get("files") if isinstance(attachments, dict) else attachments
     for i, a in enumerate(as_list(files)):
-        yield from descr(("attachments", i), a)
+        yield from _ref(("attachments", i), a)
+    yield from _tensor_refs(data)
+    for wf, entry in as_dict(data.get("weights")).items():
+        yield from _weights_refs(wf, as_dict(entry))
+    if d.schema.startswith(("notebook", "application")):
+        yield from _ref(("source",), data.get("source"))
+
+
+def _ref(loc: Loc, value: Any, sha: Any = None) -> Iterator[FileRef]:
+    """A file reference given as a string (with `sha`) or as a file description `{source, sha256}`."""
+    if isinstance(value, dict):
+        sha, value, loc = value.get("sha256"), value.get("source"), (*loc, "source")
+    if isinstance(value, str) and value:
+        yield loc, value, sha if isinstance(sha, str) else None
+
+
+def _tensor_refs(data: dict[str, Any]) -> Iterator[FileRef]:
+    """Test and sample tensors: the 0.4 lists at the top level, then the 0.5 fields of each input and output."""
     for key in ("test_inputs", "test_outputs", "sample_inputs", "sample_outputs"):
         for i, src in enumerate(as_list(data.get(key))):
-            yield from descr((key, i), src)
+            yield from _ref((key, i), src)
     for kind in ("inputs", "outputs"):
         for i, t in enumerate(as_list(data.get(kind))):
             for key in ("test_tensor", "sample_tensor"):
-                yield from descr((kind, i, key), as_dict(t).get(key))
-    for wf, entry in as_dict(data.get("weights")).items():
-        entry = as_dict(entry)
-        yield from descr(("weights", wf, "source"), entry.get("source"), entry.get("sha256"))
-        arch = entry.get("architecture")
-        if isinstance(arch, str) and ":" in arch:
-            yield from descr(("weights", wf, "architecture"), arch.rsplit(":", 1)[0], entry.get("architecture_sha256"))
-        elif isinstance(arch, dict):
-            yield from descr(("weights", wf, "architecture"), arch)
-        for key in ("dependencies", "external_data"):
-            dep = entry.get(key)
-            if isinstance(dep, str) and ":" in dep:
-                dep = dep.split(":", 1)[1]
-            yield from descr(("weights", wf, key), dep)
-    if d.schema.startswith(("notebook", "application")):
-        yield from descr(("source",), data.get("source"))
+                yield from _ref((kind, i, key), as_dict(t).get(key))
+
+
+def _weights_refs(wf: str, entry: dict[str, Any]) -> Iterator[FileRef]:
+    """One weights entry: its source, its architecture file (0.4 `file:callable` or 0.5 `{source, …}`) and its
+    dependencies and external data (0.4 `conda:environment.yaml` names the manager before the file)."""
+    yield from _ref(("weights", wf, "source"), entry.get("source"), entry.get("sha256"))
+    arch = entry.get("architecture")
+    if isinstance(arch, str) and ":" in arch:
+        yield from _ref(("weights", wf, "architecture"), arch.rsplit(":", 1)[0], entry.get("architecture_sha256"))
+    elif isinstance(arch, dict):
+        yield from _ref(("weights", wf, "architecture"), arch)
+    for key in ("dependencies", "external_data"):
+        dep = entry.get(key)
+        if isinstance(dep, str) and ":" in dep:
+            dep = dep.split(":", 1)[1]
+        yield from _ref(("weights", wf, key), dep)
 
 
 def file_detail(d: Dispatched, root: str | Path | None, settings: Settings, http: HttpClient | None) -> Detail:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from collection_compiler.adapters.jsonschemas import is_valid, load_schema, schema_document
@@ -47,42 +47,80 @@ def _issue(error: ValidationError) -> Issue:
     error = _deepest(error)
     loc: Loc = tuple(error.absolute_path)
     kind = str(error.validator)
+    worded = _WORDING[kind](loc, error) if kind in _WORDING else None
+    return worded or Issue(loc, error.message[:300], kind)
+
+
+# ---- one wording per jsonschema keyword; None leaves jsonschema's own message
+
+
+def _not(loc: Loc, error: ValidationError) -> Issue | None:
+    forbidden = isinstance(error.schema, dict) and error.schema.get("x-forbidden")
+    return Issue(loc, "Extra inputs are not permitted", "extra_forbidden") if forbidden else None
+
+
+def _required(loc: Loc, error: ValidationError) -> Issue:
+    instance = error.instance
+    missing = next((k for k in error.validator_value if k not in instance), "?") if isinstance(instance, dict) else "?"
+    return Issue((*loc, missing), "Field required", "missing")
+
+
+def _additional_properties(loc: Loc, error: ValidationError) -> Issue:
+    allowed = error.schema.get("properties", {})
+    extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else ["?"]
+    return Issue((*loc, extra[0]), "Extra inputs are not permitted", "extra_forbidden")
+
+
+def _type(loc: Loc, error: ValidationError) -> Issue:
     value = error.validator_value
-    if kind == "not" and isinstance(error.schema, dict) and error.schema.get("x-forbidden"):
-        return Issue(loc, "Extra inputs are not permitted", "extra_forbidden")
-    if kind == "required":
-        missing = next((k for k in value if isinstance(error.instance, dict) and k not in error.instance), "?")
-        return Issue((*loc, missing), "Field required", "missing")
-    if kind == "additionalProperties":
-        allowed = error.schema.get("properties", {})
-        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else ["?"]
-        return Issue((*loc, extra[0]), "Extra inputs are not permitted", "extra_forbidden")
-    if kind == "type":
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in (value if isinstance(value, list) else [value]))
-        return Issue(loc, f"Input should be {words}, not {_shown(error.instance)}", f"{_first(value)}_type")
-    if kind in ("anyOf", "oneOf"):
-        expected = error.schema.get("x-expected", "one of the allowed forms")
-        return Issue(loc, f"Input should be {expected}, not {_shown(error.instance)}", "union_error")
-    if kind == "pattern":
-        return Issue(loc, f"String should match pattern '{value}'", "string_pattern_mismatch")
-    if kind in ("enum", "const"):
-        options = ", ".join(repr(v) for v in (value if kind == "enum" else [value]))
-        return Issue(loc, f"Input should be {options}, not {_shown(error.instance)}", "literal_error")
-    if kind == "minItems":
-        return Issue(loc, f"List should have at least {value} item{'s' if value != 1 else ''}", "too_short")
-    if kind == "minLength":
-        return Issue(loc, f"String should have at least {value} character{'s' if value != 1 else ''}",
-                     "string_too_short")
-    if kind == "maxLength":
-        return Issue(loc, f"String should have at most {value} character{'s' if value != 1 else ''}",
-                     "string_too_long")
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"minimum": "greater than or equal to", "maximum": "less than or equal to",
-                 "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}[kind]
-        return Issue(loc, f"Input should be {words} {value}", f"{kind}_error")
-    if kind == "minProperties" and loc == ("weights",):
-        return Issue(loc, "Missing weights entry", "missing")
-    return Issue(loc, error.message[:300], kind)
+    words = " or ".join(_TYPE_WORDS.get(t, t) for t in (value if isinstance(value, list) else [value]))
+    return Issue(loc, f"Input should be {words}, not {_shown(error.instance)}", f"{_first(value)}_type")
+
+
+def _union(loc: Loc, error: ValidationError) -> Issue:
+    expected = error.schema.get("x-expected", "one of the allowed forms")
+    return Issue(loc, f"Input should be {expected}, not {_shown(error.instance)}", "union_error")
+
+
+def _pattern(loc: Loc, error: ValidationError) -> Issue:
+    return Issue(loc, f"String should match pattern '{error.validator_value}'", "string_pattern_mismatch")
+
+
+def _literal(loc: Loc, error: ValidationError) -> Issue:
+    value = error.validator_value
+    options = ", ".join(repr(v) for v in (value if error.validator == "enum" else [value]))
+    return Issue(loc, f"Input should be {options}, not {_shown(error.instance)}", "literal_error")
+
+
+_COUNTS = {"minItems": ("List should have at least", "item", "too_short"),
+           "minLength": ("String should have at least", "character", "string_too_short"),
+           "maxLength": ("String should have at most", "character", "string_too_long")}
+
+
+def _count(loc: Loc, error: ValidationError) -> Issue:
+    words, unit, kind = _COUNTS[str(error.validator)]
+    value = error.validator_value
+    return Issue(loc, f"{words} {value} {unit}{'s' if value != 1 else ''}", kind)
+
+
+_BOUNDS = {"minimum": "greater than or equal to", "maximum": "less than or equal to",
+           "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}
+
+
+def _bound(loc: Loc, error: ValidationError) -> Issue:
+    kind = str(error.validator)
+    return Issue(loc, f"Input should be {_BOUNDS[kind]} {error.validator_value}", f"{kind}_error")
+
+
+def _min_properties(loc: Loc, error: ValidationError) -> Issue | None:
+    return Issue(loc, "Missing weights entry", "missing") if loc == ("weights",) else None
+
+
+_WORDING: dict[str, Callable[[Loc, ValidationError], Issue | None]] = {
+    "not": _not, "required": _required, "additionalProperties": _additional_properties, "type": _type,
+    "anyOf": _union, "oneOf": _union, "pattern": _pattern, "enum": _literal, "const": _literal,
+    **dict.fromkeys(_COUNTS, _count), **dict.fromkeys(_BOUNDS, _bound), "minProperties": _min_properties,
+}
 
 
 def _deepest(error: ValidationError) -> ValidationError:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from collection_compiler.validation import values
@@ -30,7 +31,21 @@ def field_checks(data: dict[str, Any], out: Collector) -> None:
 
 
 def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collector) -> None:
-    name, axes = t.get("name"), t.get("axes")
+    axes = t.get("axes")
+    _name_and_axes(t.get("name"), axes, loc, out)
+    _shape(t, loc, is_input, out)
+    if not is_input:
+        _output_axes_quirk(t, loc, out)
+    procs_key = "preprocessing" if is_input else "postprocessing"
+    for j, step in enumerate(as_list(t.get(procs_key))):
+        if isinstance(step, dict):
+            _processing(step, (*loc, procs_key, j), axes if isinstance(axes, str) else None, out)
+    data_range = t.get("data_range")
+    if isinstance(data_range, list) and len(data_range) != 2:
+        out.error((*loc, "data_range"), "Value error, data_range must be a [min, max] pair")
+
+
+def _name_and_axes(name: Any, axes: Any, loc: tuple[Any, ...], out: Collector) -> None:
     if isinstance(name, str) and not values.is_lower_identifier(name):
         out.error((*loc, "name"), f"Value error, '{name}' is not a valid lowercase identifier")
     if isinstance(axes, str):
@@ -39,7 +54,11 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
             out.error((*loc, "axes"), f"Value error, invalid axes {''.join(bad)!r}; allowed are {AXES_V04!r}")
         elif len(set(axes)) != len(axes):
             out.error((*loc, "axes"), f"Value error, duplicate axes in {axes!r}")
-    shape = t.get("shape")
+
+
+def _shape(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collector) -> None:
+    """The shape against the axes, a parametrized or implicit shape's own rules, an input's batch, the halo."""
+    shape, axes = t.get("shape"), t.get("axes")
     n_dims = _shape_len(shape)
     if isinstance(axes, str) and n_dims is not None and n_dims != len(axes):
         out.error((*loc, "shape"), f"Value error, shape has {n_dims} entries but axes {axes!r} has {len(axes)}")
@@ -50,15 +69,6 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
     halo = t.get("halo")
     if isinstance(halo, list) and n_dims is not None and len(halo) != n_dims:
         out.error(loc, f"Value error, halo {halo} has to have same length as shape {shape}!")
-    if not is_input:
-        _output_axes_quirk(t, loc, out)
-    procs_key = "preprocessing" if is_input else "postprocessing"
-    for j, step in enumerate(as_list(t.get(procs_key))):
-        if isinstance(step, dict):
-            _processing(step, (*loc, procs_key, j), axes if isinstance(axes, str) else None, out)
-    data_range = t.get("data_range")
-    if isinstance(data_range, list) and len(data_range) != 2:
-        out.error((*loc, "data_range"), "Value error, data_range must be a [min, max] pair")
 
 
 def _output_axes_quirk(t: dict[str, Any], loc: tuple[Any, ...], out: Collector) -> None:
@@ -114,8 +124,7 @@ def _batch(shape: Any, b: int, loc: tuple[Any, ...], out: Collector) -> None:
 
 
 def _processing(step: dict[str, Any], loc: tuple[Any, ...], tensor_axes: str | None, out: Collector) -> None:
-    name, kw = step.get("name"), as_dict(step.get("kwargs"))
-    kloc = (*loc, "kwargs")
+    kw, kloc = as_dict(step.get("kwargs")), (*loc, "kwargs")
     axes = kw.get("axes")
     if isinstance(axes, str) and not set(axes) <= set("czyx"):  # statistics never reduce over b, i or t
         out.error((*kloc, "axes"), f"Value error, '{axes}' is not restricted to 'czyx'")
@@ -124,35 +133,47 @@ def _processing(step: dict[str, Any], loc: tuple[Any, ...], tensor_axes: str | N
     eps = num(kw.get("eps")) if "eps" in kw else None
     if eps is not None and not 0 < eps <= 0.1:
         out.error((*kloc, "eps"), "Value error, eps must be in (0, 0.1]")
-    if name == "zero_mean_unit_variance":
-        fixed = kw.get("mode", "fixed") == "fixed"
-        has_stats = "mean" in kw or "std" in kw
-        if fixed and not ("mean" in kw and "std" in kw):
-            out.error(kloc, "Value error, mode 'fixed' requires 'mean' and 'std'")
-        elif not fixed and has_stats:
-            out.error(kloc, f"Value error, 'mean' and 'std' are only allowed with mode 'fixed', not {kw.get('mode')!r}")
-    elif name == "scale_linear":
-        gains = [num(g) for g in (kw.get("gain", 1.0) if isinstance(kw.get("gain"), list) else [kw.get("gain", 1.0)])]
-        offs = [num(o) for o in (kw.get("offset", 0.0) if isinstance(kw.get("offset"), list) else
-                                 [kw.get("offset", 0.0)])]
-        if all(g == 1 for g in gains) and all(o == 0 for o in offs):
-            out.error(kloc, "Value error, Redundant linear scaling not allowd. Set `gain` != 1.0 and/or "
-                            "`offset` != 0.0.")
-    elif name == "scale_range":
-        lo, hi = num(kw.get("min_percentile", 0)), num(kw.get("max_percentile", 100))
-        bad = False
-        for key, value, low, high in (("min_percentile", lo, 0, 100), ("max_percentile", hi, 1, 100)):
-            if value is None:
-                continue
-            if value < low or (key == "max_percentile" and value == low):
-                out.error((*kloc, key), f"Input should be greater than{' or equal to' if low == 0 else ''} {low}")
-                bad = True
-            elif value > high or (key == "min_percentile" and value == high):
-                inclusive = " or equal to" if key == "max_percentile" else ""
-                out.error((*kloc, key), f"Input should be less than{inclusive} {high}")
-                bad = True
-        if not bad and lo is not None and hi is not None and lo >= hi:
-            out.error(kloc, f"Value error, min_percentile {lo} >= max_percentile {hi}")
+    check = _STEP_CHECKS.get(str(step.get("name")))
+    if check is not None:
+        check(kw, kloc, out)
+
+
+def _zero_mean_unit_variance(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
+    fixed = kw.get("mode", "fixed") == "fixed"
+    if fixed and not ("mean" in kw and "std" in kw):
+        out.error(kloc, "Value error, mode 'fixed' requires 'mean' and 'std'")
+    elif not fixed and ("mean" in kw or "std" in kw):
+        out.error(kloc, f"Value error, 'mean' and 'std' are only allowed with mode 'fixed', not {kw.get('mode')!r}")
+
+
+def _scale_linear(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
+    gains = [num(g) for g in (kw.get("gain", 1.0) if isinstance(kw.get("gain"), list) else [kw.get("gain", 1.0)])]
+    offs = [num(o) for o in (kw.get("offset", 0.0) if isinstance(kw.get("offset"), list) else
+                             [kw.get("offset", 0.0)])]
+    if all(g == 1 for g in gains) and all(o == 0 for o in offs):
+        out.error(kloc, "Value error, Redundant linear scaling not allowd. Set `gain` != 1.0 and/or "
+                        "`offset` != 0.0.")
+
+
+def _scale_range(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
+    lo, hi = num(kw.get("min_percentile", 0)), num(kw.get("max_percentile", 100))
+    bad = False
+    for key, value, low, high in (("min_percentile", lo, 0, 100), ("max_percentile", hi, 1, 100)):
+        if value is None:
+            continue
+        if value < low or (key == "max_percentile" and value == low):
+            out.error((*kloc, key), f"Input should be greater than{' or equal to' if low == 0 else ''} {low}")
+            bad = True
+        elif value > high or (key == "min_percentile" and value == high):
+            inclusive = " or equal to" if key == "max_percentile" else ""
+            out.error((*kloc, key), f"Input should be less than{inclusive} {high}")
+            bad = True
+    if not bad and lo is not None and hi is not None and lo >= hi:
+        out.error(kloc, f"Value error, min_percentile {lo} >= max_percentile {hi}")
+
+
+_STEP_CHECKS: dict[str, Callable[[dict[str, Any], tuple[Any, ...], Collector], None]] = {
+    "zero_mean_unit_variance": _zero_mean_unit_variance, "scale_linear": _scale_linear, "scale_range": _scale_range}
 
 
 def _weights(weights: dict[str, Any], out: Collector) -> None:

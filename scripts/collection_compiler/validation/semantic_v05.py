@@ -50,9 +50,18 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
     tid = t.get("id")
     if tid is not None and not (values.is_lower_identifier(tid) and len(tid) <= 32):
         out.error((*loc, "id"), f"Value error, '{tid}' is not a lowercase identifier of at most 32 characters")
+    ids = _axes(as_list(t.get("axes")), loc, out)
+    _data(t, loc, out)
+    key = "preprocessing" if is_input else "postprocessing"
+    for k, step in enumerate(as_list(t.get(key))):
+        _processing(as_dict(step), (*loc, key, k), ids, out)
+
+
+def _axes(axes: list[Any], loc: tuple[Any, ...], out: Collector) -> set[str]:
+    """Check a tensor's axes; their ids."""
     ids: set[str] = set()
     batches = 0
-    for j, axis in enumerate(as_list(t.get("axes"))):
+    for j, axis in enumerate(axes):
         if not isinstance(axis, dict):
             continue
         aid = axis_id(axis)
@@ -62,30 +71,36 @@ def _tensor(t: dict[str, Any], loc: tuple[Any, ...], is_input: bool, out: Collec
             out.error((*loc, "axes"), f"Value error, Duplicate axis ids: {{'{aid}'}}")
         ids.add(aid)
         batches += axis.get("type") == "batch"
-        if axis.get("type") == "batch" and "id" in axis and aid != "batch":
-            out.error((*loc, "axes", j, "id"), "Value error, a batch axis must have id 'batch'")
-        size = axis.get("size")
-        if isinstance(size, dict) and "step" in size:
-            if (int_or_none(size.get("min")) or 0) < 1 or (int_or_none(size.get("step")) or 0) < 1:
-                out.error((*loc, "axes", j, "size"), "Value error, min and step must be > 0")
-        elif isinstance(size, dict) and "max" in size and size.get("max") is not None:
-            lo, hi = int_or_none(size.get("min", 1)), int_or_none(size.get("max"))
-            if lo is not None and hi is not None and lo >= hi:
-                out.error((*loc, "axes", j, "size"), "Value error, DataDependentSize requires min < max")
-        elif int_or_none(size) is not None and int_or_none(size) < 1:  # type: ignore[operator]
-            out.error((*loc, "axes", j, "size"), "Input should be greater than 0")
-        scale = num(axis.get("scale", 1.0))
-        if scale is not None and scale <= 0:
-            out.error((*loc, "axes", j, "scale"), "Input should be greater than 0")
-        halo = int_or_none(axis.get("halo")) if "halo" in axis else None
-        if "halo" in axis and (halo is None or halo < 1 or not isinstance(size, dict) or "tensor_id" not in size):
-            out.error((*loc, "axes", j), "Value error, an axis with halo needs halo >= 1 and a size reference")
+        _axis(axis, aid, (*loc, "axes", j), out)
     if batches > 1:
         out.error((*loc, "axes"), "Value error, only one batch axis is allowed")
-    _data(t, loc, out)
-    key = "preprocessing" if is_input else "postprocessing"
-    for k, step in enumerate(as_list(t.get(key))):
-        _processing(as_dict(step), (*loc, key, k), ids, out)
+    return ids
+
+
+def _axis(axis: dict[str, Any], aid: str, loc: tuple[Any, ...], out: Collector) -> None:
+    if axis.get("type") == "batch" and "id" in axis and aid != "batch":
+        out.error((*loc, "id"), "Value error, a batch axis must have id 'batch'")
+    size = axis.get("size")
+    _axis_size(size, (*loc, "size"), out)
+    scale = num(axis.get("scale", 1.0))
+    if scale is not None and scale <= 0:
+        out.error((*loc, "scale"), "Input should be greater than 0")
+    halo = int_or_none(axis.get("halo")) if "halo" in axis else None
+    if "halo" in axis and (halo is None or halo < 1 or not isinstance(size, dict) or "tensor_id" not in size):
+        out.error(loc, "Value error, an axis with halo needs halo >= 1 and a size reference")
+
+
+def _axis_size(size: Any, loc: tuple[Any, ...], out: Collector) -> None:
+    """A parametrized size (min, step), a data-dependent one (min, max) or a fixed one."""
+    if isinstance(size, dict) and "step" in size:
+        if (int_or_none(size.get("min")) or 0) < 1 or (int_or_none(size.get("step")) or 0) < 1:
+            out.error(loc, "Value error, min and step must be > 0")
+    elif isinstance(size, dict) and "max" in size and size.get("max") is not None:
+        lo, hi = int_or_none(size.get("min", 1)), int_or_none(size.get("max"))
+        if lo is not None and hi is not None and lo >= hi:
+            out.error(loc, "Value error, DataDependentSize requires min < max")
+    elif int_or_none(size) is not None and int_or_none(size) < 1:  # type: ignore[operator]
+        out.error(loc, "Input should be greater than 0")
 
 
 def _data(t: dict[str, Any], loc: tuple[Any, ...], out: Collector) -> None:
@@ -116,21 +131,10 @@ def _data(t: dict[str, Any], loc: tuple[Any, ...], out: Collector) -> None:
 
 
 def _processing(step: dict[str, Any], loc: tuple[Any, ...], axis_ids: set[str], out: Collector) -> None:
-    kw = as_dict(step.get("kwargs"))
-    kloc = (*loc, "kwargs")
-    op = step.get("id")
-    axes = kw.get("axes")
-    if isinstance(axes, list):
-        named = {AXIS_ALIASES.get(a, a) for a in axes if isinstance(a, str)}
-        if not named <= axis_ids:
-            out.error(kloc, f"Value error, processing axes {sorted(named - axis_ids)} not among the tensor's axes")
-    axis = kw.get("axis")
-    if isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) == "batch":
-        out.error((*kloc, "axis"), "Predicate '_is_not_batch' failed")
-    elif isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) not in axis_ids:
-        out.error((*kloc, "axis"), f"Value error, axis '{axis}' not among the tensor's axes")
-    if op == "scale_linear" and "axis" in kw and not any(isinstance(kw.get(k), list) for k in ("gain", "offset")):
-        out.error((*kloc, "axis"), "Extra inputs are not permitted", "extra_forbidden")
+    kw, kloc, op = as_dict(step.get("kwargs")), (*loc, "kwargs"), step.get("id")
+    _processing_axes(kw, kloc, axis_ids, out)
+    if op == "scale_linear":
+        _scale_linear_axis(kw, kloc, out)
     if op == "fixed_zero_mean_unit_variance":
         stds = kw.get("std") if isinstance(kw.get("std"), list) else [kw.get("std")]
         if any(num(v) is not None and num(v) < 1e-6 for v in stds):  # type: ignore[operator]
@@ -147,12 +151,35 @@ def _processing(step: dict[str, Any], loc: tuple[Any, ...], axis_ids: set[str], 
     if op in ("scale_linear", "fixed_zero_mean_unit_variance"):
         _per_axis(kw, kloc, ("gain", "offset") if op == "scale_linear" else ("mean", "std"), out)
     if op == "scale_linear":
-        gains = [num(g) for g in (kw.get("gain") if isinstance(kw.get("gain"), list) else [kw.get("gain", 1.0)])]
-        offs = [num(o) for o in (kw.get("offset") if isinstance(kw.get("offset"), list) else
-                                 [kw.get("offset", 0.0)])]
-        if all(g == 1 for g in gains) and all(o == 0 for o in offs):
-            out.error(kloc, "Value error, Redundant linear scaling not allowed. Set `gain` != 1.0 and/or "
-                            "`offset` != 0.0.")
+        _redundant_scaling(kw, kloc, out)
+
+
+def _processing_axes(kw: dict[str, Any], kloc: tuple[Any, ...], axis_ids: set[str], out: Collector) -> None:
+    """`axes` (a list) and `axis` (one) name axes of the tensor, never the batch axis."""
+    axes = kw.get("axes")
+    if isinstance(axes, list):
+        named = {AXIS_ALIASES.get(a, a) for a in axes if isinstance(a, str)}
+        if not named <= axis_ids:
+            out.error(kloc, f"Value error, processing axes {sorted(named - axis_ids)} not among the tensor's axes")
+    axis = kw.get("axis")
+    if isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) == "batch":
+        out.error((*kloc, "axis"), "Predicate '_is_not_batch' failed")
+    elif isinstance(axis, str) and AXIS_ALIASES.get(axis, axis) not in axis_ids:
+        out.error((*kloc, "axis"), f"Value error, axis '{axis}' not among the tensor's axes")
+
+
+def _scale_linear_axis(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
+    """scale_linear takes `axis` only with a list of gains or offsets (one per position along it)."""
+    if "axis" in kw and not any(isinstance(kw.get(k), list) for k in ("gain", "offset")):
+        out.error((*kloc, "axis"), "Extra inputs are not permitted", "extra_forbidden")
+
+
+def _redundant_scaling(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
+    gains = [num(g) for g in (kw.get("gain") if isinstance(kw.get("gain"), list) else [kw.get("gain", 1.0)])]
+    offs = [num(o) for o in (kw.get("offset") if isinstance(kw.get("offset"), list) else [kw.get("offset", 0.0)])]
+    if all(g == 1 for g in gains) and all(o == 0 for o in offs):
+        out.error(kloc, "Value error, Redundant linear scaling not allowed. Set `gain` != 1.0 and/or "
+                        "`offset` != 0.0.")
 
 
 def _clip(kw: dict[str, Any], kloc: tuple[Any, ...], out: Collector) -> None:
