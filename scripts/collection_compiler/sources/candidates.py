@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from collection_compiler.adapters.files import sha256_bytes
 
 
 @dataclass
@@ -57,4 +58,4 @@ def _encoded(part: Any) -> bytes:
 
 def fingerprint(*parts: Any) -> str:
     """A short digest of plain data (strings as they are, anything else as sorted JSON)."""
-    return hashlib.sha256(b"\x1f".join(map(_encoded, parts))).hexdigest()[:32]
+    return sha256_bytes(b"\x1f".join(map(_encoded, parts)))[:32]
