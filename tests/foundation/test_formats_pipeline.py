@@ -6,6 +6,7 @@ is loaded with the ecosystem's own validator (`bioimageio.spec`, the `oracle` fi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -28,54 +29,10 @@ from collection_compiler.stages.serve import make_server
 from collection_compiler.validation import validate_rdf
 
 MODEL, DATASET = "10.5281/zenodo.1000", "10.5281/zenodo.2000"
-
-# ZeroCostDL4Mic's collection, in format 0.3, with a 0.3 notebook and a 0.3 application next to its 0.2 dataset
-ZERO_V03 = """\
-format_version: 0.3.0
-type: collection
-id: zero
-name: ZeroCostDL4Mic
-description: ZeroCostDL4Mic resources.
-authors:
-  - name: ZeroCostDL4Mic team
-cite:
-  - text: "von Chamier, L. et al. Democratising deep learning for microscopy with ZeroCostDL4Mic (2021)."
-    doi: 10.1038/s41467-021-22518-0
-license: MIT
-collection:
-  - id: Dataset_StarDist_2D_demo
-    type: dataset
-    format_version: 0.2.4
-    name: StarDist 2D demo dataset
-    description: Nuclei images for training StarDist (demo).
-    source: https://example.org/stardist.zip
-    tags: [2d, nuclei, stardist, zerocostdl4mic]
-  - id: notebook_stardist_2d  # 0.3 ids: lower case
-    type: notebook
-    name: StarDist 2D notebook
-    description: Train StarDist 2D in a notebook (demo).
-    documentation: notebooks/README.md
-    source: notebooks/stardist_2d.ipynb
-    tags: [2d, nuclei, stardist, zerocostdl4mic]
-  - id: stardist_app
-    type: application
-    name: StarDist application
-    description: Run StarDist (demo).
-    source: apps/stardist.py
-    tags: [stardist, zerocostdl4mic]
-"""
-
-
-def _zero_collection_in_format_03(world: DemoWorld, folder: Path) -> None:
-    shutil.copytree(demo_data() / "partners" / "HenriquesLab" / "ZeroCostDL4Mic" / "master", folder)
-    (folder / "manifest.bioimage.io.yaml").write_text(ZERO_V03, "utf-8")
-    (folder / "notebooks").mkdir()
-    (folder / "notebooks" / "stardist_2d.ipynb").write_text('{"cells": [], "nbformat": 4}\n', "utf-8")
-    (folder / "notebooks" / "README.md").write_text("# StarDist 2D\n\nA notebook.\n", "utf-8")
-    (folder / "apps").mkdir()
-    (folder / "apps" / "stardist.py").write_text("print('stardist')\n", "utf-8")
-    git_commit_tree(world.repos / "HenriquesLab" / "ZeroCostDL4Mic", "master", folder)
-
+_WORLD = importlib.util.spec_from_file_location("collection_tests_formats_world",
+                                                Path(__file__).parents[1] / "formats_world.py")
+formats_world = importlib.util.module_from_spec(_WORLD)
+_WORLD.loader.exec_module(formats_world)
 
 class Built:
     """The world after `collection run` (every stage, the model tests included), its tree served on 127.0.0.1."""
@@ -103,7 +60,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     site_url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         with DemoWorld(root / "world").populate() as world:
-            _zero_collection_in_format_03(world, root / "zero")
+            formats_world.zero_collection_in_format_03(world, root / "zero")
             settings = world.settings(out=root / "site", work_dir=root / "work", site_url=site_url)
             assert run(settings, site=False) == 0
             yield Built(world, settings, site_url)

@@ -6,7 +6,6 @@ process); every other fixed input comes from the environment test_golden.py give
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sys
 import tempfile
@@ -37,58 +36,11 @@ socket.socket.bind = _bind_pinned  # type: ignore[method-assign]
 
 from collection_compiler.cli import main  # noqa: E402  (after the patch, which must precede any server)
 
-try:  # the layout of issue 17
-    from collection_compiler.demo.world import DemoWorld, demo_data, git_commit_tree  # noqa: E402
-except ModuleNotFoundError:  # the layout the golden files were recorded with (2ea8411), `demo` a module
-    from collection_compiler.demo import DemoWorld, demo_data, git_commit_tree  # noqa: E402
+# the formats world's 0.3 partner collection, shared with tests/foundation/test_formats_pipeline.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from formats_world import zero_collection_in_format_03  # noqa: E402
 
-# ZeroCostDL4Mic's collection in format 0.3, with a 0.3 notebook and a 0.3 application next to its 0.2 dataset.
-# A copy of tests/foundation/test_formats_pipeline.py's world at 2ea8411: the golden world must not change with it.
-ZERO_V03 = """\
-format_version: 0.3.0
-type: collection
-id: zero
-name: ZeroCostDL4Mic
-description: ZeroCostDL4Mic resources.
-authors:
-  - name: ZeroCostDL4Mic team
-cite:
-  - text: "von Chamier, L. et al. Democratising deep learning for microscopy with ZeroCostDL4Mic (2021)."
-    doi: 10.1038/s41467-021-22518-0
-license: MIT
-collection:
-  - id: Dataset_StarDist_2D_demo
-    type: dataset
-    format_version: 0.2.4
-    name: StarDist 2D demo dataset
-    description: Nuclei images for training StarDist (demo).
-    source: https://example.org/stardist.zip
-    tags: [2d, nuclei, stardist, zerocostdl4mic]
-  - id: notebook_stardist_2d  # 0.3 ids: lower case
-    type: notebook
-    name: StarDist 2D notebook
-    description: Train StarDist 2D in a notebook (demo).
-    documentation: notebooks/README.md
-    source: notebooks/stardist_2d.ipynb
-    tags: [2d, nuclei, stardist, zerocostdl4mic]
-  - id: stardist_app
-    type: application
-    name: StarDist application
-    description: Run StarDist (demo).
-    source: apps/stardist.py
-    tags: [stardist, zerocostdl4mic]
-"""
-
-
-def _zero_collection_in_format_03(world: DemoWorld, folder: Path) -> None:
-    shutil.copytree(demo_data() / "partners" / "HenriquesLab" / "ZeroCostDL4Mic" / "master", folder)
-    (folder / "manifest.bioimage.io.yaml").write_text(ZERO_V03, "utf-8")
-    (folder / "notebooks").mkdir()
-    (folder / "notebooks" / "stardist_2d.ipynb").write_text('{"cells": [], "nbformat": 4}\n', "utf-8")
-    (folder / "notebooks" / "README.md").write_text("# StarDist 2D\n\nA notebook.\n", "utf-8")
-    (folder / "apps").mkdir()
-    (folder / "apps" / "stardist.py").write_text("print('stardist')\n", "utf-8")
-    git_commit_tree(world.repos / "HenriquesLab" / "ZeroCostDL4Mic", "master", folder)
+from collection_compiler.demo.world import DemoWorld  # noqa: E402
 
 
 def build_demo(out: Path) -> int:
@@ -102,7 +54,7 @@ def build_formats(out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="collection-golden-") as tmp:
         root = Path(tmp)
         with DemoWorld(root / "world").populate() as world:
-            _zero_collection_in_format_03(world, root / "zero")
+            zero_collection_in_format_03(world, root / "zero")
             return main(["run", "--zenodo-api", world.zenodo.api, "--github-api", world.github.api,
                          "--github-raw", world.github.raw, "--git-base", str(world.repos),
                          "--repo-root", str(world.hub), "--work-dir", str(root / "work"), "--out", str(out),

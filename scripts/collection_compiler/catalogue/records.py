@@ -155,42 +155,40 @@ class PartnerContact(TypedDict, total=False):
     github_user: str
 
 
-class PartnerRegistration(TypedDict):
-    """`partners/<id>.yaml`, the file a partner's pull request adds."""
+PartnerType = Literal["model", "dataset", "application", "notebook"]
+
+
+class _Partner(TypedDict):
+    """What a registration and the published details of a partner have in common."""
 
     id: str
     name: str
     repository: str
-    branch: str
-    collection_file_name: str
     description: NotRequired[str]
     logo: NotRequired[str]
     icon: NotRequired[str]
     docs: NotRequired[str]
     contact: NotRequired[list[PartnerContact]]
-    tested_types: NotRequired[list[Literal["model", "dataset", "application", "notebook"]]]
+    tested_types: NotRequired[list[PartnerType]]
     test_summaries: NotRequired[TestSummariesSource]
 
 
-class PartnerDetails(TypedDict):
+class PartnerRegistration(_Partner):
+    """`partners/<id>.yaml`, the file a partner's pull request adds."""
+
+    branch: str
+    collection_file_name: str
+
+
+class PartnerDetails(_Partner):
     """A partner in collection.json's `config.partners` and in partner_details.json: its registration and its
     collection's details, with the two fields the front-end needs of every partner. A partner's collection may
     add display fields of its own (`splash_title`, …); they pass through."""
 
-    id: str
-    name: str
-    repository: str
     resource_types: list[str]  # default: the types of the partner's published resources
     tags: list[str]  # default: [<partner id>]
     branch: NotRequired[str]
     collection_file_name: NotRequired[str]
-    description: NotRequired[str]
-    logo: NotRequired[str]
-    icon: NotRequired[str]
-    docs: NotRequired[str]
-    contact: NotRequired[list[PartnerContact]]
-    tested_types: NotRequired[list[Literal["model", "dataset", "application", "notebook"]]]
-    test_summaries: NotRequired[TestSummariesSource]
 
 
 class CollectionConfig(TypedDict):
