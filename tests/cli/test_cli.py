@@ -137,7 +137,7 @@ def test_validate_names_a_yaml_error_by_file_line_and_column(collection: Run, tm
     rdf.write_text("format_version: 0.5.4\ntype: model\nname: x\ntags: [a, b\ncite: []\n", "utf-8")
     result = collection("validate", str(rdf))
     assert result.returncode == 1
-    assert (f"{rdf}:5:5: invalid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence at line 4, "
+    assert (f"{rdf}:5:5: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 4, "
             "column 7)") in result.stdout
     assert "<unicode string>" not in result.stdout
 

@@ -92,23 +92,6 @@ def test_nicknames_are_unique_and_stable():
     assert "r5" not in kept and kept["new"][0] != "wise-owl"
 
 
-def test_the_fast_loader_reads_what_ruamel_reads_as_yaml_1_2():
-    from ruamel.yaml import YAML
-
-    reference = YAML(typ="safe")
-    reference.version = (1, 2)
-    fixtures = sorted(Path(__file__).parents[3].glob("shared/fixtures/real-rdfs/rdfs/**/rdf.yaml"))
-    tricky = b"a: 1e-05\nb: yes\nc: on\nd: 017\ne: .inf\nf: 0o17\ng: 0x1F\nh: ~\ni: 2019-12-11\nk: -.inf\nq: TRUE\n"
-    documents = [p.read_bytes() for p in fixtures] + [tricky]
-    for data in documents:
-        assert yamlio.normalise(yamlio.load_yaml_bytes(data)) == yamlio.normalise(reference.load(data.decode()))
-
-
-def test_flow_style_urls_that_libyaml_rejects_are_read_as_yaml_1_2():
-    assert yamlio.load_yaml_bytes(b"cite: [{text: a, url: https://x.org}]\n") == {
-        "cite": [{"text": "a", "url": "https://x.org"}]}
-
-
 def test_file_references_are_made_absolute_in_every_form():
     from collection_compiler.catalogue.rdf import absolutise
 

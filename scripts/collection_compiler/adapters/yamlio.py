@@ -1,21 +1,17 @@
-"""YAML in and out: safe YAML 1.2 loading with limits, normalisation, deterministic dumping."""
+"""YAML in and out on PyYAML: one loader (YAML 1.2 core schema, with limits), normalisation, one deterministic
+dumper."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-import threading
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml as pyyaml
-
-from collection_compiler.adapters import yamlread
-
-if TYPE_CHECKING:
-    from ruamel.yaml import YAML
 
 MAX_YAML_BYTES = 2_000_000
 MAX_ALIASES = 100
@@ -35,19 +31,47 @@ class Refused:
     reason: str
 
 
-# ---- loading: YAML 1.2 core schema on libyaml ------------------------------------------------------------
-# The ecosystem reads RDFs as YAML 1.2 (`1e-05` is a number, `yes`/`on` are strings, `017` is 17). ruamel.yaml
-# implements that, but thousands of RDFs a run make its constructor the bottleneck; PyYAML's libyaml parser
-# with the 1.2 core-schema resolvers (`yamlread.CORE_SCHEMA`) reads the same values about four times faster,
-# and `yamlread` builds plain documents straight from libyaml's events, twice as fast again. ruamel.yaml
-# remains the reference (a test compares both on every fixture) and the fallback where libyaml is missing.
+# ---- loading: PyYAML's libyaml parser with the YAML 1.2 core schema ----------------------------------------
+# The ecosystem reads RDFs as YAML 1.2 (`1e-05` is a number, `yes`/`on` are strings, `017` is 17). PyYAML's
+# resolvers are YAML 1.1's, so the loader replaces them with the core schema's. ruamel.yaml reads 1.2 natively,
+# but at three to fifteen times the cost per document (benchmarks/README.md, "YAML"); its libyaml-based parser
+# also refuses flow mappings holding URLs (`{url: https://x}`), which PyYAML's bundled libyaml 0.2.5 reads.
+
+CORE_SCHEMA = [  # (tag, pattern, characters that can start one): the core schema's plain scalars
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     list("-+0123456789.")),
+    ("tag:yaml.org,2002:timestamp",  # dates are not core schema, but RDFs rely on them (`created: 2020-01-01`)
+     r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+     r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$", list("0123456789")),
+]
+
+# Integers must fit in 64 bits (signed or unsigned), as JSON readers hold them: no description needs more, and
+# Python refuses to convert more than 4,300 digits at all.
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1
+MAX_INT_CHARS = 25  # `0o` and 22 octal digits, with a sign: any longer literal is out of range
+
+
+def parse_int(value: str) -> int | None:
+    """A core-schema integer literal's value, or None when it does not fit in 64 bits."""
+    if len(value) > MAX_INT_CHARS:
+        return None
+    if value.startswith("0o"):
+        number = int(value[2:], 8)
+    else:
+        number = int(value, 16) if value.startswith("0x") else int(value, 10)
+    return number if INT_MIN <= number <= INT_MAX else None
+
 
 class _Loader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
     yaml_implicit_resolvers: dict = {}
 
     def construct_yaml_int(self, node: pyyaml.Node) -> int | Refused:
         value = self.construct_scalar(node)
-        number = yamlread.parse_int(value)
+        number = parse_int(value)
         return Refused(f"integer of {len(value)} characters is out of range") if number is None else number
 
     def refuse_tag(self, node: pyyaml.Node) -> Refused:
@@ -67,64 +91,53 @@ class _Loader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignor
         return super().construct_mapping(node, deep)
 
 
-for _tag, _pattern, _first in yamlread.CORE_SCHEMA:
+for _tag, _pattern, _first in CORE_SCHEMA:
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 for _tag in ("binary", "set", "omap", "pairs"):  # beyond the core schema: bytes, sets, tuples are not JSON data
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.refuse_tag)
-_HAS_LIBYAML = hasattr(pyyaml, "CSafeLoader")
-_local = threading.local()
 
 
-class _RuamelError(ValueError):
-    """ruamel's parse error, carried as a ValueError (ruamel is imported only when needed), with its marks."""
+# ---- dumping: PyYAML's emitter with the project's quoting rules --------------------------------------------
+# Published bytes are content-addressed (a version's results are keyed by its RDF's sha256), so the style of
+# every string is fixed here rather than left to the emitter's defaults. PyYAML's Python emitter is used: the
+# libyaml one escapes characters beyond U+FFFF, such as every nickname's emoji icon, as `\U0001F988`.
 
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        for name in ("problem", "problem_mark", "context", "context_mark"):
-            setattr(self, name, getattr(error, name, None))
-
-
-def _ruamel_loader() -> YAML:
-    """ruamel's pure-Python YAML 1.2 parser, one per thread (they are not thread-safe). Imported on first use:
-    most documents never need it, and importing it is a noticeable share of `collection test`'s start-up."""
-    yaml = getattr(_local, "loader", None)
-    if yaml is None:
-        from ruamel.yaml import YAML
-
-        yaml = YAML(typ="safe", pure=True)
-        yaml.version = (1, 2)
-        yaml.allow_duplicate_keys = False
-        _local.loader = yaml
-    return yaml
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Plain (unquoted) only: starts with a letter, no indicator that could end or change the scalar.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 _./,()+=%?&~:;@'\-\u00a0-\U0010ffff]*")
+MAX_SIMPLE_KEY = 128  # longer keys are written as `? key`: YAML bounds implicit keys at 1024 characters
+_RESERVED = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})  # booleans or null to some reader
 
 
-def _parse(text: str) -> Any:
-    """libyaml first; its YAML 1.1 scanner rejects a few valid 1.2 documents (e.g. `{url: https://x}` in flow
-    style), so a syntax error it reports is decided by ruamel's 1.2 parser."""
-    if _HAS_LIBYAML:
-        try:
-            return pyyaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-        except pyyaml.constructor.ConstructorError:
-            raise  # a duplicate key or a non-scalar key: not a parser limitation
-        except pyyaml.YAMLError:
-            pass
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        return _ruamel_loader().load(text)
-    except YAMLError as e:
-        raise _RuamelError(e) from None
+def _string_style(text: str) -> str | None:
+    """None (plain) for simple words and URLs, double quotes (with escapes) for line breaks, tabs and characters
+    YAML does not allow raw, single quotes for the rest."""
+    if _UNPRINTABLE.search(text) or "\n" in text or "\r" in text or "\t" in text:
+        return '"'
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and ": " not in text and not text.endswith((" ", ":")):
+        return None
+    return "'"
 
 
-class _Dumper(getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)):  # type: ignore[misc]
-    """Also quotes strings that only YAML 1.2 reads as numbers (`1e-05`, `0o17`), so they stay strings."""
+class _Dumper(pyyaml.SafeDumper):
+    def check_simple_key(self) -> bool:
+        """A key of up to 128 characters stays on its line (`'': 1`, `"a\\nb": 1`), where PyYAML would write an
+        empty or multi-line one, or one of exactly 128, as `? key`."""
+        event = self.event
+        if isinstance(event, pyyaml.ScalarEvent) and len(event.value) <= MAX_SIMPLE_KEY:
+            return True
+        return super().check_simple_key()
+
+    def represent_str(self, data: str) -> pyyaml.ScalarNode:
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=_string_style(data))
+
+    def represent_dict(self, data: dict) -> pyyaml.MappingNode:
+        return self.represent_mapping("tag:yaml.org,2002:map", sorted(data.items(), key=lambda item: str(item[0])))
 
 
-_Dumper.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."))
-_Dumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(0o[0-7]+|0x[0-9a-fA-F]+)$"), ["0"])
+_Dumper.add_representer(str, _Dumper.represent_str)
+_Dumper.add_representer(dict, _Dumper.represent_dict)
 
 _ALIAS = re.compile(rb"(?:^|[\s\[{,:-])\*[^\s,\]}]+")
 
@@ -137,17 +150,12 @@ def load_yaml_bytes(data: bytes, source: str = "<yaml>", max_bytes: int = MAX_YA
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise YamlLoadError(f"{source}: not UTF-8 (byte {e.start}: {e.reason})") from None
-    if _HAS_LIBYAML:
-        try:  # plain documents (no aliases, so nothing to expand), in a quarter of the time
-            return yamlread.load(text, MAX_DEPTH)
-        except yamlread.Unsupported:
-            pass
     # Aliases can expand exponentially ("billion laughs"); a description has no need for many.
     if len(_ALIAS.findall(data)) > MAX_ALIASES:
         raise YamlLoadError(f"{source}: more than {MAX_ALIASES} YAML aliases")
     try:
-        value = _parse(text)
-    except (pyyaml.YAMLError, ValueError) as e:  # ValueError: ruamel's errors, a date such as 2020-13-45
+        value = pyyaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+    except (pyyaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2020-13-45
         raise YamlLoadError(_describe(e, source)) from None
     except RecursionError:
         raise YamlLoadError(f"{source}: document nested too deeply") from None
@@ -251,25 +259,6 @@ def json_safe(value: Any) -> Any:
 
 
 def dump_yaml(value: Any) -> str:
-    """Deterministic block-style YAML with sorted keys, readable by any YAML 1.1 or 1.2 parser.
-
-    Plain data goes through `yamlemit` (faster); what it does not take goes through PyYAML's
-    libyaml emitter (strings that a YAML 1.1 reader would take for booleans or numbers are quoted).
-    """
-    from collection_compiler.adapters import (
-        yamlemit,  # compiling its patterns is a noticeable share of a short command; reading needs none
-    )
-
-    try:
-        return yamlemit.dump(value)
-    except yamlemit.Unsupported:
-        return pyyaml.dump(_sorted(value), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                           default_flow_style=False, width=4096)
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
+    """Deterministic block-style YAML with sorted keys, read back identically by YAML 1.1 and 1.2 parsers."""
+    return pyyaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                       width=sys.maxsize)
