@@ -197,3 +197,28 @@ def test_every_real_rdf_round_trips():
 def test_other_types_are_still_written():
     assert yamlio.dump_yaml("top scalar") == "top scalar\n...\n"
     assert yaml.safe_load(yamlio.dump_yaml({"k": (1, 2)})) == {"k": [1, 2]}
+
+
+def test_libyaml_writes_what_the_python_emitter_writes():
+    """The fast path (libyaml, characters beyond U+FFFF as private-use stand-ins) gives the Python emitter's bytes
+    wherever it is taken, and is taken for a model RDF with its emoji icon."""
+    python_emitter = {"sort_keys": False, "allow_unicode": True, "default_flow_style": False,
+                      "width": yamlio.NEVER_WRAP}
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in [*range(0x20, 0x7f), 0x9, 0xa, 0x85, 0xa0, 0xe9, 0x2028, 0xfeff, 0xfffd, 0xe000,
+                                 0x1f988, 0x1f42f, 0x10000]]
+
+    def text(n: int = 10) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, n)))
+
+    taken = 0
+    for _ in range(3000):
+        doc = {text(): text(), "list": [text(), {"x": text(), text(70): "\U0001f988"}], "icon": text(3)}
+        fast = yamlio._dump_with_libyaml(doc)
+        if fast is not None:
+            taken += 1
+            assert fast == yaml.dump(doc, Dumper=yamlio._Dumper, **python_emitter), doc
+    assert taken > 300
+    rdf = {"config": {"bioimageio": {"nickname": "affable-shark", "nickname_icon": "\U0001f988"}}, "name": "A"}
+    assert yamlio._dump_with_libyaml(rdf) == "config:\n  bioimageio:\n    nickname: affable-shark\n" \
+        "    nickname_icon: '\U0001f988'\nname: A\n"

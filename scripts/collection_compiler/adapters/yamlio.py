@@ -99,10 +99,10 @@ for _tag in ("binary", "set", "omap", "pairs"):  # beyond the core schema: bytes
 
 # ---- dumping: PyYAML's emitter with the project's quoting rules --------------------------------------------
 # Published bytes are content-addressed (a version's results are keyed by its RDF's sha256), so the style of
-# every string is fixed here rather than left to the emitter's defaults. PyYAML's libyaml emitter writes a
-# document about five times faster than its Python one and the same bytes, except that it escapes characters
-# beyond U+FFFF (every nickname's emoji icon, as `\U0001F988`) and writes the rare keys `_Dumper` keeps on their
-# line as `? key`: documents holding either go through the Python emitter.
+# every string is fixed here rather than left to the emitter's defaults. Documents are written by PyYAML's
+# libyaml emitter, about five times faster than its Python one, with the same bytes: libyaml escapes characters
+# beyond U+FFFF (every nickname's emoji icon, as `\U0001F988`), so they pass through it as private-use stand-ins
+# and are put back after (`_stand_ins`); what that cannot make exact goes through the Python emitter.
 
 _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # Plain (unquoted) only: starts with a letter, no indicator that could end or change the scalar.
@@ -142,6 +142,10 @@ _Dumper.add_representer(str, _Dumper.represent_str)
 _Dumper.add_representer(dict, _Dumper.represent_dict)
 
 
+_DUMP_OPTIONS: dict[str, Any] = {"sort_keys": False, "allow_unicode": True, "default_flow_style": False,
+                                "width": NEVER_WRAP}
+
+
 class _LibyamlDumper(getattr(pyyaml, "CSafeDumper", _Dumper)):  # type: ignore[misc]
     """The same representation, emitted by libyaml (see above for what it writes otherwise)."""
 
@@ -149,24 +153,56 @@ class _LibyamlDumper(getattr(pyyaml, "CSafeDumper", _Dumper)):  # type: ignore[m
 _LibyamlDumper.add_representer(str, _Dumper.represent_str)
 _LibyamlDumper.add_representer(dict, _Dumper.represent_dict)
 _LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+_PRIVATE_USE = range(0xE000, 0xF900)  # the BMP's private-use area: stand-ins for characters beyond U+FFFF
 
 
-def _libyaml_writes_alike(value: Any) -> bool:
-    """Whether libyaml's emitter writes `value` as the Python one does: no character beyond U+FFFF, and every
-    key an ordinary one (a short single-line string, or not a string)."""
+class _NotAlike(Exception):
+    """libyaml's emitter would not write this document as the Python one does."""
+
+
+def _stand_ins(value: Any, wide: dict[str, str]) -> Any:
+    """`value` with every character beyond U+FFFF replaced by a private-use stand-in (recorded in `wide`), which
+    libyaml writes raw, as the Python emitter writes the original. Raises `_NotAlike` where the two emitters would
+    differ otherwise: a key that is not ordinary, a double-quoted string (escapes) holding such a character, or a
+    document that uses the private-use area itself."""
     if isinstance(value, str):
-        return value.isascii() or max(value) <= "\uffff"
+        return value if value.isascii() else _swap_wide(value, wide)
     if isinstance(value, dict):
-        return all(_simple_key(k) and _libyaml_writes_alike(v) for k, v in value.items())
+        return {_ordinary_key(_stand_ins(k, wide)): _stand_ins(v, wide) for k, v in value.items()}
     if isinstance(value, list):
-        return all(map(_libyaml_writes_alike, value))
-    return True
+        return [_stand_ins(v, wide) for v in value]
+    return value
 
 
-def _simple_key(key: Any) -> bool:
-    if not isinstance(key, str):
-        return True
-    return 0 < len(key) < MAX_SIMPLE_KEY and _libyaml_writes_alike(key) and _LINE_BREAKS.isdisjoint(key)
+def _swap_wide(text: str, wide: dict[str, str]) -> str:
+    if any(ord(ch) in _PRIVATE_USE for ch in text):
+        raise _NotAlike
+    if max(text) <= "\uffff":
+        return text
+    if _string_style(text) == '"' or len(wide) + len(set(text)) > len(_PRIVATE_USE):
+        raise _NotAlike
+    for ch in text:
+        if ch > "\uffff" and ch not in wide:
+            wide[ch] = chr(_PRIVATE_USE[len(wide)])
+    return "".join(wide.get(ch, ch) for ch in text)
+
+
+def _ordinary_key(key: Any) -> Any:
+    """A key both emitters keep on its line: libyaml bounds simple keys at 128 bytes, `_Dumper` at 128 characters."""
+    if isinstance(key, str) and not (0 < len(key.encode("utf-8")) < MAX_SIMPLE_KEY and _LINE_BREAKS.isdisjoint(key)):
+        raise _NotAlike
+    return key
+
+
+def _dump_with_libyaml(value: Any) -> str | None:
+    """The document as `_Dumper` writes it, by libyaml's emitter; None where that cannot be exact."""
+    wide: dict[str, str] = {}
+    try:
+        text = pyyaml.dump(_stand_ins(value, wide), Dumper=_LibyamlDumper, **_DUMP_OPTIONS)
+    except _NotAlike:
+        return None
+    return text.translate({ord(stand_in): ch for ch, stand_in in wide.items()}) if wide else text
+
 
 _ALIAS = re.compile(rb"(?:^|[\s\[{,:-])\*[^\s,\]}]+")
 
@@ -290,6 +326,5 @@ def json_safe(value: Any) -> Any:
 def dump_yaml(value: Any) -> str:
     """Deterministic block-style YAML with sorted keys, read back identically by YAML 1.1 and 1.2 parsers."""
     # a top-level scalar gets the Python emitter's `...` end marker, which libyaml leaves out
-    dumper = _LibyamlDumper if isinstance(value, (dict, list)) and _libyaml_writes_alike(value) else _Dumper
-    return pyyaml.dump(value, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                       width=NEVER_WRAP)
+    fast = _dump_with_libyaml(value) if isinstance(value, (dict, list)) else None
+    return fast if fast is not None else pyyaml.dump(value, Dumper=_Dumper, **_DUMP_OPTIONS)

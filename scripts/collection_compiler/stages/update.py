@@ -110,8 +110,10 @@ def update(settings: Settings) -> UpdateReport:
     versions = [v for v in versions if v.parsed is not None or (v.previous is not None and deploy.holds(v.candidate))]
     groups = by_resource(versions)
     nick = assign_nicknames(groups, ledger, previous, state)
+    changed = [v for v in versions if not keeps_previous_rdf(v, nick.get(v.rid), settings)]
     with ThreadPoolExecutor(4) as pool:  # mostly file writes, which wait on the disk, not the interpreter
-        written = sum(pool.map(lambda v: materialise(v, nick.get(v.rid), settings, work, deploy), versions))
+        list(pool.map(lambda v: materialise(v, nick.get(v.rid), settings, work, deploy), changed))
+    written = len(changed)
     propose_ledger_changes(groups, ledger, nick, work, previous, state)
     state.versions = {v.candidate.full_id: state_record(v) for v in versions}
 
@@ -365,17 +367,22 @@ def materialisation_key(candidate: Candidate, status: str, nickname: Nickname | 
                        rdf.MATERIALISER_VERSION)
 
 
-def materialise(version: Version, nickname: Nickname | None, settings: Settings, work: WorkDir,
-                deploy: PreviousDeploy) -> bool:
-    """Write the version's materialised RDF and note its sha256 and collection.json fields; returns whether it
-    was written. A version not fetched whose key is unchanged keeps the previous deploy's RDF (not copied: the
-    work folder refers to it); with another key it is made again from that RDF (materialising is idempotent)."""
-    c = version.candidate
-    version.key = materialisation_key(c, version.status, nickname, settings)
+def keeps_previous_rdf(version: Version, nickname: Nickname | None, settings: Settings) -> bool:
+    """Whether the previous deploy's RDF stands (not fetched again, same materialisation key): then the version
+    keeps its sha256 and collection.json fields, and the work folder refers to that RDF instead of a copy."""
+    version.key = materialisation_key(version.candidate, version.status, nickname, settings)
     before = version.previous
     if version.parsed is None and before is not None and before.get("key") == version.key and "entry" in before:
         version.rdf_sha256, version.entry = before["rdf_sha256"], before["entry"]
-        return False
+        return True
+    return False
+
+
+def materialise(version: Version, nickname: Nickname | None, settings: Settings, work: WorkDir,
+                deploy: PreviousDeploy) -> None:
+    """Write the version's materialised RDF and note its sha256 and collection.json fields. A version not fetched
+    again is made from the previous deploy's RDF (materialising is idempotent)."""
+    c = version.candidate
     document = version.parsed.document if version.parsed else _previous_document(deploy, version)
     bioimageio = {**c.bioimageio, "status": version.status, "version_id": c.version_id}
     if nickname:
@@ -385,7 +392,6 @@ def materialise(version: Version, nickname: Nickname | None, settings: Settings,
     content = yamlio.dump_yaml(document).encode("utf-8")
     write_bytes_atomic(work.rdf(version.rid, version.vid), content)
     version.rdf_sha256, version.entry = sha256_bytes(content), rdf.entry_fields(document)
-    return True
 
 
 def _previous_document(deploy: PreviousDeploy, version: Version) -> dict[str, Any]:
