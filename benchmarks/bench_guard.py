@@ -69,7 +69,8 @@ def check_import(compiler: Compiler, env: dict[str, str]) -> None:
 def start_world(args: argparse.Namespace, root: Path) -> tuple[multiprocessing.Process, dict[str, str]]:
     """bench_pipeline's world, served in a process of its own; its URLs and hub folder."""
     world = argparse.Namespace(root=str(root), concepts=args.concepts, partners=args.partners, entries=args.entries,
-                               latency=args.latency, limits=False)
+                               latency=args.latency, limits=args.limits, search_limit=args.search_limit,
+                               api_limit=args.api_limit, github_limit=args.github_limit)
     queue: multiprocessing.Queue = multiprocessing.Queue()
     server = multiprocessing.Process(target=bench_pipeline.serve, args=(world, queue), daemon=True)
     server.start()
@@ -81,10 +82,12 @@ def start_world(args: argparse.Namespace, root: Path) -> tuple[multiprocessing.P
                 raise RuntimeError(f"the world's server exited ({server.exitcode}) before serving") from None
 
 
-def settings_env(urls: dict[str, str], concurrency: int) -> dict[str, str]:
-    """This environment without any COLLECTION_* or token, plus the world's endpoints and no binding rate limit."""
+def settings_env(urls: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    """This environment without any COLLECTION_* or token, plus the world's endpoints and its rate limits (with
+    `--limits` the fakes enforce them; else none binds)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTION_") and k != "GITHUB_TOKEN"}
-    budgets = bench_pipeline.rate_limits(argparse.Namespace(limits=False))
+    budgets = bench_pipeline.rate_limits(args)
+    concurrency = args.concurrency
     env.update(COLLECTION_ZENODO_API=urls["zenodo"], COLLECTION_GITHUB_API=urls["api"],
                COLLECTION_GITHUB_RAW=urls["raw"], COLLECTION_GIT_BASE=urls["git"], COLLECTION_REPO_ROOT=urls["hub"],
                COLLECTION_CONCURRENCY=str(concurrency), COLLECTION_HTTP_TIMEOUT="60",
@@ -160,6 +163,12 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=50)
     parser.add_argument("--latency", type=float, default=20.0, help="milliseconds per request")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--limits", action="store_true",
+                        help="the fakes enforce bench_pipeline's scaled rate limits (30 searches, 60 other Zenodo and "
+                             "100 GitHub API requests a second), and the compilers are told them")
+    parser.add_argument("--search-limit", type=int, default=30)
+    parser.add_argument("--api-limit", type=int, default=60)
+    parser.add_argument("--github-limit", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3, help="cold runs per commit (their median is reported)")
     parser.add_argument("--reruns", type=int, default=5, help="no-change reruns per commit (median; they are cheap)")
     args = parser.parse_args()
@@ -170,7 +179,7 @@ def main() -> None:
     try:
         old, new = export("old", args.old, tmp), export("new", args.new, tmp)
         server, urls = start_world(args, tmp / "world")
-        env = settings_env(urls, args.concurrency)
+        env = settings_env(urls, args)
         print(f"{args.concepts} concepts x 3 versions, {args.partners} partners x {args.entries} entries, "
               f"{args.latency:g} ms per request, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
               f" (world ready after {time.perf_counter() - started:.0f} s)")
