@@ -222,3 +222,17 @@ def test_libyaml_writes_what_the_python_emitter_writes():
     rdf = {"config": {"bioimageio": {"nickname": "affable-shark", "nickname_icon": "\U0001f988"}}, "name": "A"}
     assert yamlio._dump_with_libyaml(rdf) == "config:\n  bioimageio:\n    nickname: affable-shark\n" \
         "    nickname_icon: '\U0001f988'\nname: A\n"
+
+
+def test_json_with_escaped_emoji_is_read_as_json_under_the_same_rules():
+    """libyaml refuses JSON's surrogate-pair escapes (`json.dumps` writes an emoji so); such a document is JSON."""
+    import json
+
+    assert yamlio.load_yaml_bytes(json.dumps({"icon": "\U0001f988", "n": 1}).encode(), "rdf.json") == \
+        {"icon": "\U0001f988", "n": 1}
+    with pytest.raises(yamlio.YamlLoadError, match="duplicate key 'a'"):
+        yamlio.load_yaml_bytes(b'{"a": "\\ud83e\\udd88", "a": 2}', "rdf.json")
+    with pytest.raises(yamlio.YamlLoadError, match="out of range"):
+        yamlio.load_yaml_bytes(json.dumps({"i": "\U0001f988", "n": 10**30}).encode(), "rdf.json")
+    with pytest.raises(yamlio.YamlLoadError, match="rdf.json:1:.*invalid YAML"):
+        yamlio.load_yaml_bytes(b'{"i": "\\ud83e\\udd88", "n": NaN}', "rdf.json")

@@ -4,6 +4,7 @@ dumper."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -220,12 +221,43 @@ def load_yaml_bytes(data: bytes, source: str = "<yaml>", max_bytes: int = MAX_YA
         raise YamlLoadError(f"{source}: more than {MAX_ALIASES} YAML aliases")
     try:
         value = pyyaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-    except (pyyaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2020-13-45
+    except pyyaml.YAMLError as e:
+        value = _as_json(text, e, source)
+    except ValueError as e:  # a date such as 2020-13-45
         raise YamlLoadError(_describe(e, source)) from None
     except RecursionError:
         raise YamlLoadError(f"{source}: document nested too deeply") from None
     _check_shape(value, source)
     return value
+
+
+def _as_json(text: str, error: pyyaml.YAMLError, source: str) -> Any:
+    """JSON is YAML 1.2, but libyaml refuses JSON's escapes of characters beyond U+FFFF (surrogate pairs such as
+    `\\ud83e\\udd88`, as `json.dumps` writes an emoji): such a document is read by the json module, under the same
+    rules (no duplicate keys, 64-bit integers, no NaN). Any other error, or a text that is not JSON, is the YAML one."""
+    if "invalid Unicode character escape code" not in str(error):
+        raise YamlLoadError(_describe(error, source)) from None
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) < len(keys):
+            raise YamlLoadError(f"{source}: duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+        return dict(pairs)
+
+    def integer(literal: str) -> int | Refused:
+        number = parse_int(literal)
+        return Refused(f"integer of {len(literal)} characters is out of range") if number is None else number
+
+    try:
+        return json.loads(text, object_pairs_hook=unique, parse_int=integer, parse_constant=_no_constant)
+    except YamlLoadError:
+        raise
+    except ValueError:
+        raise YamlLoadError(_describe(error, source)) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def load_yaml_file(path: Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
