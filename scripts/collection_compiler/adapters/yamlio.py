@@ -66,13 +66,17 @@ def parse_int(value: str) -> int | None:
     return number if INT_MIN <= number <= INT_MAX else None
 
 
+def _integer(literal: str) -> int | Refused:
+    """A core-schema integer, refused (with the reason, named by `_check_shape`) beyond 64 bits."""
+    number = parse_int(literal)
+    return Refused(f"integer of {len(literal)} characters is out of range") if number is None else number
+
+
 class _Loader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
     yaml_implicit_resolvers: dict = {}
 
     def construct_yaml_int(self, node: pyyaml.Node) -> int | Refused:
-        value = self.construct_scalar(node)
-        number = parse_int(value)
-        return Refused(f"integer of {len(value)} characters is out of range") if number is None else number
+        return _integer(self.construct_scalar(node))
 
     def refuse_tag(self, node: pyyaml.Node) -> Refused:
         return Refused(f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed (core schema only)")
@@ -244,12 +248,8 @@ def _as_json(text: str, error: pyyaml.YAMLError, source: str) -> Any:
             raise YamlLoadError(f"{source}: duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
         return dict(pairs)
 
-    def integer(literal: str) -> int | Refused:
-        number = parse_int(literal)
-        return Refused(f"integer of {len(literal)} characters is out of range") if number is None else number
-
     try:
-        return json.loads(text, object_pairs_hook=unique, parse_int=integer, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=unique, parse_int=_integer, parse_constant=_no_constant)
     except YamlLoadError:
         raise
     except ValueError:
