@@ -82,11 +82,6 @@ def read_partner_records(work: WorkDir, rid: str, vid: str, partner_ids: Iterabl
     return records
 
 
-def gathered_partner_ids(work: WorkDir) -> list[str]:
-    root = work.root / "partner_results"
-    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-
-
 def _partner_status(record: PartnerRecord) -> tuple[str, bool]:
     """A partner's status for this version from its current summaries (stale ones only when nothing else)."""
     fresh = [s for s in record.summaries if not s.get("stale")]
